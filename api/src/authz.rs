@@ -1,0 +1,153 @@
+//! Authorization in one place. [`allowed`] is the role × resource × action table; the
+//! [`Principal`] methods below add tenancy (another tenant's object is a 404, never a 403) and
+//! the per-role visibility of users. Handlers call these and nothing else.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::models::user::{Role, User, UserFilter};
+
+/// What is being acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// Tenants.
+    CallCenter,
+    /// Sites.
+    Site,
+    /// Users.
+    User,
+    /// Groups and their members.
+    Group,
+    /// The audit log.
+    Audit,
+}
+
+/// What is being done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Listing a collection.
+    List,
+    /// Reading one object.
+    Read,
+    /// Creating.
+    Create,
+    /// Changing.
+    Update,
+    /// Deleting.
+    Delete,
+}
+
+/// Whether `role` may perform `action` on `resource` at all (tenancy and visibility come after).
+pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
+    use Action::*;
+    use Resource::*;
+    match (role, resource, action) {
+        (Role::SuperAdmin, _, _) => true,
+        (Role::Owner, CallCenter, List | Read | Update) => true,
+        (Role::Owner, Site | User | Group, _) => true,
+        (Role::Owner, Audit, List) => true,
+        (Role::Supervisor, CallCenter | Site | User | Group, List | Read) => true,
+        // Agents see only themselves and the center and site they work in.
+        (Role::Agent, CallCenter | Site | User, Read) => true,
+        _ => false,
+    }
+}
+
+impl Principal {
+    /// 403 unless the role may do this.
+    pub fn require(&self, resource: Resource, action: Action) -> Result<(), ApiError> {
+        if allowed(self.role(), resource, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// The tenant a list must be restricted to (`None`: everything, for super admins).
+    pub fn tenant_scope(&self) -> Option<i64> {
+        match self.role() {
+            Role::SuperAdmin => None,
+            // Non-super users always have a tenant (database CHECK); -1 matches nothing.
+            _ => Some(self.call_center_id().unwrap_or(-1)),
+        }
+    }
+
+    /// The tenant filter of a list given the `call_center_id` the caller asked for: a
+    /// tenant-bound caller asking for another center gets an empty list, not an error.
+    pub fn narrow_tenant(&self, asked: Option<i64>) -> Option<i64> {
+        match (self.tenant_scope(), asked) {
+            (Some(own), Some(asked)) if own != asked => Some(-1),
+            (Some(own), _) => Some(own),
+            (None, asked) => asked,
+        }
+    }
+
+    /// Whether an object of `call_center_id` is inside the caller's tenant.
+    pub fn sees_tenant(&self, call_center_id: i64) -> bool {
+        self.tenant_scope().is_none_or(|own| own == call_center_id)
+    }
+
+    /// 404 (as `entity`) when the object belongs to another tenant.
+    pub fn check_tenant(&self, call_center_id: i64, entity: &'static str) -> Result<(), ApiError> {
+        if self.sees_tenant(call_center_id) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(entity))
+        }
+    }
+
+    /// Narrows a user list to what the caller may see.
+    pub fn scope_users(&self, filter: &mut UserFilter) {
+        match self.role() {
+            Role::SuperAdmin => {}
+            Role::Owner => filter.call_center_id = self.tenant_scope(),
+            Role::Supervisor => {
+                filter.call_center_id = self.tenant_scope();
+                // Supervisors see the agents and supervisors of their center, not its owners.
+                filter.roles = Some(vec![Role::Agent, Role::Supervisor]);
+            }
+            Role::Agent => filter.ids = Some(vec![self.id()]),
+        }
+    }
+
+    /// Whether the caller may see `user` (same rules as [`Principal::scope_users`]).
+    pub fn sees_user(&self, user: &User) -> bool {
+        if user.id == self.id() {
+            return true;
+        }
+        match self.role() {
+            Role::SuperAdmin => true,
+            Role::Owner => user.call_center_id == self.call_center_id(),
+            Role::Supervisor => {
+                user.call_center_id == self.call_center_id()
+                    && matches!(user.role(), Role::Agent | Role::Supervisor)
+            }
+            Role::Agent => false,
+        }
+    }
+
+    /// Whether the caller may give `role` to a user.
+    pub fn may_assign(&self, role: Role) -> bool {
+        match self.role() {
+            Role::SuperAdmin => true,
+            Role::Owner => role != Role::SuperAdmin,
+            Role::Supervisor | Role::Agent => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_reads_as_intended() {
+        assert!(allowed(Role::Owner, Resource::User, Action::Create));
+        assert!(!allowed(Role::Owner, Resource::CallCenter, Action::Create));
+        assert!(!allowed(Role::Supervisor, Resource::User, Action::Create));
+        assert!(allowed(Role::Supervisor, Resource::Group, Action::List));
+        assert!(!allowed(Role::Agent, Resource::User, Action::List));
+        assert!(allowed(Role::Agent, Resource::User, Action::Read));
+        assert!(!allowed(Role::Agent, Resource::Audit, Action::List));
+        assert!(!allowed(Role::Supervisor, Resource::Audit, Action::List));
+    }
+}

@@ -1,0 +1,302 @@
+//! Typed configuration, one struct per concern, read from an optional TOML file and `CALLPRO_*`
+//! environment variables (the environment wins), then validated with errors that name the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Environment variables and the configuration keys they set.
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("DATABASE_POOL_SIZE", "database.pool_size"),
+    ("HTTP_BIND", "http.bind"),
+    ("HTTP_PUBLIC_URL", "http.public_url"),
+    ("HTTP_TRUST_PROXY", "http.trust_proxy"),
+    ("JWT_SECRET", "auth.jwt_secret"),
+    ("ACCESS_TOKEN_TTL_SECS", "auth.access_token_ttl_secs"),
+    ("REFRESH_TOKEN_TTL_SECS", "auth.refresh_token_ttl_secs"),
+    ("SECRET_KEY", "secrets.key"),
+    ("SECRET_KEY_FILE", "secrets.key_file"),
+    ("BOOTSTRAP_ADMIN_EMAIL", "bootstrap.admin_email"),
+    ("BOOTSTRAP_ADMIN_PASSWORD", "bootstrap.admin_password"),
+    ("LOG_FORMAT", "log.format"),
+    ("LOG", "log.filter"),
+];
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Database connection.
+    pub database: DbConfig,
+    /// HTTP listener.
+    pub http: HttpConfig,
+    /// Tokens, lockouts.
+    pub auth: AuthConfig,
+    /// Encryption of secrets at rest.
+    pub secrets: SecretsConfig,
+    /// First super admin.
+    pub bootstrap: BootstrapConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbConfig {
+    /// `sqlite://callpro.db` (default) or `postgres://user:pass@host/db`.
+    pub url: String,
+    /// Maximum pooled connections.
+    pub pool_size: u32,
+    /// Seconds to wait for a connection before failing.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://callpro.db".into(),
+            pool_size: 16,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address.
+    pub bind: String,
+    /// Public base URL used in links; defaults to `http://<bind>`.
+    pub public_url: Option<String>,
+    /// Trust `X-Forwarded-For` from a reverse proxy for client addresses.
+    pub trust_proxy: bool,
+    /// Largest accepted JSON body, in bytes.
+    pub max_body_bytes: usize,
+    /// Worker threads (0 = one per core).
+    pub workers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            trust_proxy: false,
+            max_body_bytes: 256 * 1024,
+            workers: 0,
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HMAC key for access tokens; generated and stored (encrypted) in the database when unset.
+    pub jwt_secret: Option<Secret>,
+    /// Access token lifetime.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime.
+    pub refresh_token_ttl_secs: u64,
+    /// Failed logins of one account before it is locked.
+    pub max_failed_logins: u32,
+    /// Failed logins from one client address before it is locked.
+    pub max_failed_logins_per_ip: u32,
+    /// Window over which failures count, and length of the lockout.
+    pub lockout_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            max_failed_logins: 5,
+            max_failed_logins_per_ip: 50,
+            lockout_secs: 15 * 60,
+        }
+    }
+}
+
+/// `[secrets]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Base64 of 32 random bytes; encrypts secrets stored in the database.
+    pub key: Option<Secret>,
+    /// Where the key is kept when `key` is unset; created (mode 0600) on first run.
+    pub key_file: PathBuf,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_file: PathBuf::from("callpro.key"),
+        }
+    }
+}
+
+/// `[bootstrap]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// Email of the first super admin.
+    pub admin_email: Option<String>,
+    /// Password of the first super admin; generated and printed once when unset.
+    pub admin_password: Option<Secret>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// `tracing` filter directives (`RUST_LOG` syntax).
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or a variable could not be read or has the wrong type.
+    #[error("configuration: {0}")]
+    Load(Box<figment::Error>),
+    /// A value is present but not acceptable.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// Dotted key, e.g. `http.bind`.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `path` (when given) and the environment, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let env = Env::prefixed("CALLPRO_").filter_map(|key| {
+            ENV_KEYS
+                .iter()
+                .find(|(name, _)| key.as_str().eq_ignore_ascii_case(name))
+                .map(|(_, target)| (*target).into())
+        });
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid {
+            key,
+            message: message.to_string(),
+        };
+        if crate::db::BackendKind::from_url(&self.database.url).is_none() {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.http.bind.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "http.bind",
+                "must be an address like 127.0.0.1:8080",
+            ));
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.access_token_ttl_secs > 24 * 3600 {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        if self.auth.refresh_token_ttl_secs < self.auth.access_token_ttl_secs {
+            return Err(invalid(
+                "auth.refresh_token_ttl_secs",
+                "must not be shorter than the access token lifetime",
+            ));
+        }
+        if self.auth.max_failed_logins == 0 || self.auth.max_failed_logins_per_ip == 0 {
+            return Err(invalid("auth.max_failed_logins", "must be at least 1"));
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            return Err(invalid("auth.jwt_secret", "must be at least 32 characters"));
+        }
+        if let Some(key) = &self.secrets.key {
+            crate::crypto::SecretBox::from_base64(key.expose())
+                .map_err(|e| invalid("secrets.key", &e.to_string()))?;
+        }
+        if let Some(email) = &self.bootstrap.admin_email
+            && !email_address::EmailAddress::is_valid(email)
+        {
+            return Err(invalid(
+                "bootstrap.admin_email",
+                "is not a valid email address",
+            ));
+        }
+        if let Some(password) = &self.bootstrap.admin_password
+            && password.expose().chars().count() < crate::auth::password::MIN_LEN
+        {
+            return Err(invalid(
+                "bootstrap.admin_password",
+                "must be at least 12 characters",
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            return Err(invalid("log.filter", &e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Base URL for links in emails and pages.
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.http.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

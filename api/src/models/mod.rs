@@ -1,0 +1,48 @@
+//! Table models. Each table has a read shape (`User`), an insert shape (`NewUser`) and an update
+//! shape (`UserChanges`, `Option<Option<T>>` for nullable columns); queries are associated
+//! functions taking `&mut DbConn` so they compose inside transactions.
+
+pub mod audit;
+pub mod call_center;
+pub mod group;
+pub mod settings;
+pub mod site;
+pub mod user;
+
+use diesel::sql_types::Text;
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, on both backends.
+    fn lower(x: Text) -> Text;
+}
+
+/// A `LIKE` pattern matching `needle` anywhere, lower-cased, with `%`, `_` and `\` escaped.
+pub fn contains_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for c in needle.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Limit and offset of one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(super::contains_pattern(" A_b%c\\ "), "%a\\_b\\%c\\\\%");
+    }
+}

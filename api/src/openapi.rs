@@ -1,0 +1,64 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ErrorBody, FieldError};
+use crate::handlers::{audit, auth, call_centers, groups, health, me, sites, users};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "refresh_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::REFRESH_COOKIE))),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "callpro", description = "Contact-center engine beside Asterisk: management API"),
+    paths(
+        health::health, health::metrics,
+        auth::login, auth::refresh, auth::logout,
+        me::get, me::change_password, me::mfa_enroll, me::mfa_activate, me::mfa_disable,
+        call_centers::list, call_centers::get, call_centers::create, call_centers::update, call_centers::delete,
+        sites::list, sites::get, sites::create, sites::update, sites::delete,
+        users::list, users::get, users::create, users::update, users::delete,
+        groups::list, groups::get, groups::create, groups::update, groups::delete,
+        groups::members, groups::add_member, groups::remove_member,
+        audit::list,
+    ),
+    components(schemas(ErrorBody, FieldError)),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Login, refresh-token rotation, logout"),
+        (name = "me", description = "The caller's profile, password and MFA"),
+        (name = "call-centers", description = "Tenants"),
+        (name = "sites", description = "Sites of a call center"),
+        (name = "users", description = "Users, roles, extensions"),
+        (name = "groups", description = "Teams of users"),
+        (name = "audit", description = "Read-only audit trail"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/openapi.json`
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

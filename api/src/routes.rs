@@ -1,0 +1,93 @@
+//! Every route of the API in one table, so the whole surface reads at a glance.
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::ApiError;
+use crate::handlers::{audit, auth, call_centers, groups, health, me, sites, users};
+use crate::openapi;
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// Unknown paths answer the API's JSON 404.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health").route(web::get().to(health::health)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
+        .service(resource("/api/openapi.json").route(web::get().to(openapi::serve)))
+        // Authentication
+        .service(resource("/api/auth/login").route(web::post().to(auth::login)))
+        .service(resource("/api/auth/refresh").route(web::post().to(auth::refresh)))
+        .service(resource("/api/auth/logout").route(web::post().to(auth::logout)))
+        // The caller
+        .service(resource("/api/me").route(web::get().to(me::get)))
+        .service(resource("/api/me/password").route(web::post().to(me::change_password)))
+        .service(resource("/api/me/mfa/enroll").route(web::post().to(me::mfa_enroll)))
+        .service(resource("/api/me/mfa/activate").route(web::post().to(me::mfa_activate)))
+        .service(resource("/api/me/mfa/disable").route(web::post().to(me::mfa_disable)))
+        // Tenants and their structure
+        .service(
+            resource("/api/call-centers")
+                .route(web::get().to(call_centers::list))
+                .route(web::post().to(call_centers::create)),
+        )
+        .service(
+            resource("/api/call-centers/{id}")
+                .route(web::get().to(call_centers::get))
+                .route(web::patch().to(call_centers::update))
+                .route(web::delete().to(call_centers::delete)),
+        )
+        .service(
+            resource("/api/sites")
+                .route(web::get().to(sites::list))
+                .route(web::post().to(sites::create)),
+        )
+        .service(
+            resource("/api/sites/{id}")
+                .route(web::get().to(sites::get))
+                .route(web::patch().to(sites::update))
+                .route(web::delete().to(sites::delete)),
+        )
+        .service(
+            resource("/api/users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(users::create)),
+        )
+        .service(
+            resource("/api/users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::patch().to(users::update))
+                .route(web::delete().to(users::delete)),
+        )
+        .service(
+            resource("/api/groups")
+                .route(web::get().to(groups::list))
+                .route(web::post().to(groups::create)),
+        )
+        .service(
+            resource("/api/groups/{id}")
+                .route(web::get().to(groups::get))
+                .route(web::patch().to(groups::update))
+                .route(web::delete().to(groups::delete)),
+        )
+        .service(
+            resource("/api/groups/{id}/members")
+                .route(web::get().to(groups::members))
+                .route(web::post().to(groups::add_member)),
+        )
+        .service(
+            resource("/api/groups/{id}/members/{user_id}")
+                .route(web::delete().to(groups::remove_member)),
+        )
+        // Audit trail (read-only)
+        .service(resource("/api/audit").route(web::get().to(audit::list)));
+}

@@ -1,0 +1,100 @@
+//! Building the application state and running the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::jwt::JwtKeys;
+use crate::bootstrap::{self, Bootstrapped};
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use crate::extract;
+use crate::metrics::{self, Metrics};
+use crate::routes;
+use crate::state::AppState;
+
+/// Start-up failures, each saying what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// The secret key is missing or wrong.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// First-run set-up failed.
+    #[error("first-run set-up failed: {0}")]
+    Bootstrap(#[from] crate::error::ApiError),
+    /// Metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The listener could not be bound or started.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connects, migrates, loads secrets and runs first-run set-up. Returns the state and, on the
+/// very first run, the created super admin.
+pub fn prepare(config: Config) -> Result<(AppState, Option<Bootstrapped>), StartError> {
+    let db = Db::connect(&config.database)?;
+    let applied = db.migrate()?;
+    if applied > 0 {
+        tracing::info!(
+            migrations = applied,
+            backend = db.kind().as_str(),
+            "database migrated"
+        );
+    }
+    let secrets = SecretBox::from_config(&config.secrets)?;
+    let mut conn = db.get()?;
+    let jwt_secret = bootstrap::jwt_secret(&mut conn, &config, &secrets)?;
+    let admin = bootstrap::first_admin(&mut conn, &config)?;
+    drop(conn);
+    let jwt = JwtKeys::new(
+        jwt_secret.expose().as_bytes(),
+        config.auth.access_token_ttl_secs,
+    );
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+        jwt,
+        secrets,
+        metrics: Metrics::new()?,
+    };
+    Ok((state, admin))
+}
+
+/// Starts serving on `listener`. The returned server runs until its handle stops it; with
+/// `handle_signals` it also stops gracefully on SIGINT/SIGTERM.
+pub fn start(
+    state: AppState,
+    listener: TcpListener,
+    handle_signals: bool,
+) -> Result<actix_web::dev::Server, StartError> {
+    let workers = match state.config.http.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .app_data(web::PathConfig::default().error_handler(extract::path_error))
+            .app_data(web::JsonConfig::default().error_handler(extract::json_error))
+            .wrap(from_fn(metrics::track))
+            .wrap(Compress::default())
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?;
+    if !handle_signals {
+        server = server.disable_signals();
+    }
+    Ok(server.run())
+}

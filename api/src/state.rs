@@ -1,0 +1,24 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Access-token keys.
+    pub jwt: JwtKeys,
+    /// Encryption of secrets at rest.
+    pub secrets: SecretBox,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+}

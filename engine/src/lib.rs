@@ -1,0 +1,5 @@
+//! The telephony core of callpro: the Asterisk Manager Interface (AMI) client, the FastAGI
+//! server that runs IVR flows for the dialplan, the SIP trunk prober, and the live view of
+//! calls, agents, queues and trunks built from AMI events.
+//!
+//! The engine knows nothing of HTTP or the database: the management layer wires it to both.

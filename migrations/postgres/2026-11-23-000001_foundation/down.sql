@@ -1,0 +1,12 @@
+DROP TABLE server_settings;
+DROP TRIGGER audit_log_no_change ON audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE audit_log;
+DROP TABLE login_throttle;
+DROP TABLE refresh_tokens;
+DROP TABLE agent_group_members;
+DROP TABLE agent_groups;
+DROP TABLE recovery_codes;
+DROP TABLE users;
+DROP TABLE sites;
+DROP TABLE call_centers;

@@ -1,0 +1,153 @@
+//! `callpro`: the one binary. `serve` runs the management API (and, as they land, the engine,
+//! dialer and IVR); `migrate` applies database migrations; `user create` adds an account.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use callpro_api::config::Config;
+use callpro_api::db::Db;
+use callpro_api::models::user::Role;
+use callpro_api::{server, telemetry};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Telephony-first contact-center engine beside Asterisk.
+#[derive(Debug, Parser)]
+#[command(name = "callpro", version, about)]
+struct Cli {
+    /// TOML configuration file (every key can also be set with a CALLPRO_* variable).
+    #[arg(long, global = true, env = "CALLPRO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users from the command line.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints the generated password when none is given.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Call center id (required for every role but super-admin).
+        #[arg(long)]
+        call_center: Option<i64>,
+        /// Display name (defaults to the email).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from this environment variable instead of generating one.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    SuperAdmin,
+    Owner,
+    Supervisor,
+    Agent,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::SuperAdmin => Role::SuperAdmin,
+            RoleArg::Owner => Role::Owner,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Agent => Role::Agent,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // One TLS crypto provider for the whole process, before anything builds a rustls config.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(&config.log);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Migrate => {
+            let db = Db::connect(&config.database)?;
+            let applied = db.migrate()?;
+            println!("{applied} migration(s) applied ({})", db.kind().as_str());
+            Ok(())
+        }
+        Command::User { command } => create_user(config, command),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.http.bind.clone();
+    let public_url = config.public_url();
+    let (state, admin) = tokio::task::spawn_blocking(move || server::prepare(config)).await??;
+    if let Some(admin) = admin {
+        match admin.generated_password {
+            Some(password) => eprintln!(
+                "callpro: created the super admin {} with password {password}\n\
+                 callpro: this password is shown once; change it after logging in",
+                admin.email
+            ),
+            None => eprintln!("callpro: created the super admin {}", admin.email),
+        }
+    }
+    let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let server = server::start(state, listener, true)?;
+    tracing::info!(url = %public_url, "callpro is listening");
+    println!("callpro listening on {public_url}");
+    server.await?;
+    tracing::info!("callpro stopped");
+    Ok(())
+}
+
+fn create_user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Create {
+        email,
+        role,
+        call_center,
+        name,
+        password_env,
+    } = command;
+    let password = match password_env {
+        Some(var) => Some(std::env::var(&var).with_context(|| format!("{var} is not set"))?),
+        None => None,
+    };
+    let db = Db::connect(&config.database)?;
+    db.migrate()?;
+    let created = callpro_api::admin::create_user(
+        &db,
+        callpro_api::admin::NewUserSpec {
+            email,
+            display_name: name,
+            role: role.into(),
+            call_center_id: call_center,
+            password,
+        },
+    )?;
+    println!(
+        "created user {} ({}) with id {}",
+        created.email, created.role, created.id
+    );
+    if let Some(password) = created.generated_password {
+        println!("password: {password}");
+    }
+    Ok(())
+}
