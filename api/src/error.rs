@@ -226,6 +226,13 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 Self::conflict("in_use", "the record is referenced by other records")
             }
+            // SQLite reports a RESTRICT violation found at statement end without the extended
+            // code, so diesel cannot classify it; its message is stable.
+            E::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("FOREIGN KEY constraint failed") =>
+            {
+                Self::conflict("in_use", "the record is referenced by other records")
+            }
             E::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(info.message().to_string())
             }

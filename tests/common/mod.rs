@@ -1,0 +1,251 @@
+//! Test harness: [`TestApp::spawn`] starts a real callpro server on `127.0.0.1:0` over its own
+//! database — a temporary SQLite file, or a fresh PostgreSQL database when
+//! `CALLPRO_TEST_POSTGRES_URL` is set — and offers a few request helpers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+
+use base64::Engine as _;
+use callpro_api::config::Config;
+use callpro_api::secret::Secret;
+use callpro_api::server;
+use callpro_api::state::AppState;
+use diesel::{Connection as _, RunQueryDsl as _};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// Email and password of the bootstrap super admin in every test app.
+pub const ADMIN_EMAIL: &str = "root@callpro.test";
+pub const ADMIN_PASSWORD: &str = "root-password-123";
+/// Password given to users created through the helpers.
+pub const USER_PASSWORD: &str = "user-password-123";
+
+/// A running server and its private database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+    pg: Option<PgTestDb>,
+}
+
+pub struct PgTestDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// The backend the suite runs on.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CALLPRO_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A fresh PostgreSQL database next to the one in `admin_url`.
+fn create_pg_database(admin_url: &str) -> (String, PgTestDb) {
+    let name = format!("callpro_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(base);
+    (
+        format!("{root}/{name}{query}"),
+        PgTestDb {
+            admin_url: admin_url.to_string(),
+            name,
+        },
+    )
+}
+
+/// A configuration pointing at a private database, with known secrets.
+pub fn test_config(dir: &std::path::Path) -> (Config, Option<PgTestDb>) {
+    let mut config = Config::default();
+    let pg = match postgres_url() {
+        Some(url) => {
+            let (db_url, pg) = create_pg_database(&url);
+            config.database.url = db_url;
+            config.database.pool_size = 4;
+            Some(pg)
+        }
+        None => {
+            config.database.url = format!("sqlite://{}", dir.join("callpro.db").display());
+            None
+        }
+    };
+    config.http.bind = "127.0.0.1:0".into();
+    config.http.workers = 2;
+    config.secrets.key = Some(Secret::new(
+        base64::engine::general_purpose::STANDARD.encode([42u8; 32]),
+    ));
+    config.secrets.key_file = dir.join("callpro.key");
+    config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
+    config.bootstrap.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    (config, pg)
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        callpro_api::telemetry::init(&callpro_api::config::LogConfig {
+            format: callpro_api::config::LogFormat::Text,
+            filter: "warn".into(),
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (mut config, pg) = test_config(dir.path());
+        adjust(&mut config);
+        let (state, _) = tokio::task::spawn_blocking(move || server::prepare(config))
+            .await
+            .unwrap()
+            .expect("server prepares");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = server::start(state.clone(), listener, false).expect("server starts");
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            handle,
+            _dir: dir,
+            pg,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let req = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token)).send().await.unwrap()
+    }
+
+    /// Raw login: the response, for status and cookie checks.
+    pub async fn login_response(&self, email: &str, password: &str, totp: Option<&str>) -> Response {
+        let mut body = json!({ "email": email, "password": password });
+        if let Some(code) = totp {
+            body["totp"] = json!(code);
+        }
+        self.request(Method::POST, "/api/auth/login", None)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let res = self.login_response(email, password, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {email}");
+        res.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a call center as `token`; returns its id.
+    pub async fn call_center(&self, token: &str, name: &str) -> i64 {
+        let res = self
+            .post("/api/call-centers", token, json!({ "name": name, "time_zone": "Europe/Paris" }))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Creates a user with [`USER_PASSWORD`]; returns its id.
+    pub async fn user(&self, token: &str, email: &str, role: &str, call_center: Option<i64>) -> i64 {
+        let res = self
+            .post(
+                "/api/users",
+                token,
+                json!({
+                    "email": email,
+                    "display_name": email,
+                    "role": role,
+                    "call_center_id": call_center,
+                    "password": USER_PASSWORD,
+                }),
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "create {email}: {body}");
+        body["user"]["id"].as_i64().unwrap()
+    }
+
+    /// Number of audit rows, read straight from the database.
+    pub async fn audit_count(&self) -> i64 {
+        use diesel::QueryDsl as _;
+        self.state
+            .db
+            .run(|conn| {
+                Ok(callpro_api::db::schema::audit_log::table
+                    .count()
+                    .get_result::<i64>(conn)?)
+            })
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { handle.stop(false).await });
+        }
+        let _ = &self.pg;
+    }
+}
+
+/// Reads a JSON body.
+pub async fn body(res: Response) -> Value {
+    res.json().await.unwrap()
+}
