@@ -3,3 +3,10 @@
 //! discrete-event call-center simulator that judges pacing.
 //!
 //! Every part here is sans-IO: events in, decisions out. The management layer drives it.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod error;
+pub mod pacing;
+pub mod sim;
+
+pub use error::{Error, Result};
