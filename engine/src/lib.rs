@@ -7,3 +7,4 @@
 
 pub mod agi;
 pub mod ami;
+pub mod telephony;
