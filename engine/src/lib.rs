@@ -7,4 +7,7 @@
 
 pub mod agi;
 pub mod ami;
+pub mod bus;
+pub mod sip;
+pub mod state;
 pub mod telephony;

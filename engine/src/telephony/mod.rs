@@ -9,6 +9,8 @@
 //! [`AGENT_SESSION_CONTEXT`] with the agent id as extension, and an answered customer call is
 //! connected by redirecting it into context [`AGENT_BRIDGE_CONTEXT`], same extension.
 
+pub mod memory;
+
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;

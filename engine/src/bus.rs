@@ -1,0 +1,1 @@
+//! The in-process event bus: live-state changes published to every subscriber (WebSocket fan-out, dialer, metrics).

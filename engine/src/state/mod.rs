@@ -1,0 +1,1 @@
+//! Live state of calls, agents, queues and trunks, built from AMI events.

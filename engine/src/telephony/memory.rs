@@ -1,0 +1,1 @@
+//! A deterministic in-memory [`super::Telephony`] for tests and the simulator.
