@@ -27,12 +27,26 @@ struct Tenant {
 
 async fn tenant(app: &TestApp, admin: &str, name: &str) -> Tenant {
     let cc = app.call_center(admin, name).await;
-    let site = body(app.post("/api/sites", admin, json!({"call_center_id": cc, "name": "Paris"})).await)
-        .await["id"]
+    let site = body(
+        app.post(
+            "/api/sites",
+            admin,
+            json!({"call_center_id": cc, "name": "Paris"}),
+        )
+        .await,
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
-    let group = body(app.post("/api/groups", admin, json!({"call_center_id": cc, "name": "Sales"})).await)
-        .await["id"]
+    let group = body(
+        app.post(
+            "/api/groups",
+            admin,
+            json!({"call_center_id": cc, "name": "Sales"}),
+        )
+        .await,
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     let lower = name.to_lowercase();
@@ -40,9 +54,15 @@ async fn tenant(app: &TestApp, admin: &str, name: &str) -> Tenant {
         cc,
         site,
         group,
-        owner: app.user(admin, &format!("owner@{lower}.test"), "owner", Some(cc)).await,
-        supervisor: app.user(admin, &format!("sup@{lower}.test"), "supervisor", Some(cc)).await,
-        agent: app.user(admin, &format!("agent@{lower}.test"), "agent", Some(cc)).await,
+        owner: app
+            .user(admin, &format!("owner@{lower}.test"), "owner", Some(cc))
+            .await,
+        supervisor: app
+            .user(admin, &format!("sup@{lower}.test"), "supervisor", Some(cc))
+            .await,
+        agent: app
+            .user(admin, &format!("agent@{lower}.test"), "agent", Some(cc))
+            .await,
     }
 }
 
@@ -54,7 +74,10 @@ async fn world() -> World {
     let tokens = vec![
         ("super_admin", admin),
         ("owner", app.login("owner@alpha.test", USER_PASSWORD).await),
-        ("supervisor", app.login("sup@alpha.test", USER_PASSWORD).await),
+        (
+            "supervisor",
+            app.login("sup@alpha.test", USER_PASSWORD).await,
+        ),
         ("agent", app.login("agent@alpha.test", USER_PASSWORD).await),
     ];
     World { app, tokens, a, b }
@@ -65,7 +88,13 @@ impl World {
         &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
     }
 
-    async fn status(&self, role: &str, method: Method, path: &str, body: Option<Value>) -> StatusCode {
+    async fn status(
+        &self,
+        role: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> StatusCode {
         let mut req = self.app.request(method, path, Some(self.token(role)));
         if let Some(body) = body {
             req = req.json(&body);
@@ -86,26 +115,101 @@ async fn every_role_on_every_read_endpoint_in_both_tenants() {
     let me_agent = a.agent;
     let rows: Vec<Row> = vec![
         // Own tenant.
-        (Method::GET, "/api/call-centers".into(), None, [200, 200, 200, 403]),
-        (Method::GET, format!("/api/call-centers/{}", a.cc), None, [200, 200, 200, 200]),
+        (
+            Method::GET,
+            "/api/call-centers".into(),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/call-centers/{}", a.cc),
+            None,
+            [200, 200, 200, 200],
+        ),
         (Method::GET, "/api/sites".into(), None, [200, 200, 200, 403]),
-        (Method::GET, format!("/api/sites/{}", a.site), None, [200, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/api/sites/{}", a.site),
+            None,
+            [200, 200, 200, 404],
+        ),
         (Method::GET, "/api/users".into(), None, [200, 200, 200, 403]),
-        (Method::GET, format!("/api/users/{}", a.owner), None, [200, 200, 404, 404]),
-        (Method::GET, format!("/api/users/{}", a.supervisor), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/api/users/{me_agent}"), None, [200, 200, 200, 200]),
-        (Method::GET, "/api/groups".into(), None, [200, 200, 200, 403]),
-        (Method::GET, format!("/api/groups/{}", a.group), None, [200, 200, 200, 403]),
-        (Method::GET, format!("/api/groups/{}/members", a.group), None, [200, 200, 200, 403]),
+        (
+            Method::GET,
+            format!("/api/users/{}", a.owner),
+            None,
+            [200, 200, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/users/{}", a.supervisor),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/users/{me_agent}"),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/groups".into(),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/groups/{}", a.group),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/groups/{}/members", a.group),
+            None,
+            [200, 200, 200, 403],
+        ),
         (Method::GET, "/api/audit".into(), None, [200, 200, 403, 403]),
         (Method::GET, "/api/me".into(), None, [200, 200, 200, 200]),
         // The other tenant: invisible (404), never 403 for a role that may read the kind.
-        (Method::GET, format!("/api/call-centers/{}", b.cc), None, [200, 404, 404, 404]),
-        (Method::GET, format!("/api/sites/{}", b.site), None, [200, 404, 404, 404]),
-        (Method::GET, format!("/api/users/{}", b.owner), None, [200, 404, 404, 404]),
-        (Method::GET, format!("/api/users/{}", b.agent), None, [200, 404, 404, 404]),
-        (Method::GET, format!("/api/groups/{}", b.group), None, [200, 404, 404, 403]),
-        (Method::GET, format!("/api/groups/{}/members", b.group), None, [200, 404, 404, 403]),
+        (
+            Method::GET,
+            format!("/api/call-centers/{}", b.cc),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/sites/{}", b.site),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/users/{}", b.owner),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/users/{}", b.agent),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/groups/{}", b.group),
+            None,
+            [200, 404, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/groups/{}/members", b.group),
+            None,
+            [200, 404, 404, 403],
+        ),
     ];
     check(&w, rows).await;
 }
@@ -116,32 +220,149 @@ async fn every_role_on_every_write_endpoint_in_both_tenants() {
     let (a, b) = (&w.a, &w.b);
     let rows: Vec<Row> = vec![
         // Other tenant first (nothing there may change for anyone but the super admin).
-        (Method::PATCH, format!("/api/call-centers/{}", b.cc), Some(json!({"time_zone": "Europe/Berlin"})), [200, 404, 403, 403]),
-        (Method::PATCH, format!("/api/sites/{}", b.site), Some(json!({"name": "Lille"})), [200, 404, 403, 403]),
-        (Method::PATCH, format!("/api/users/{}", b.agent), Some(json!({"display_name": "X"})), [200, 404, 403, 403]),
-        (Method::PATCH, format!("/api/groups/{}", b.group), Some(json!({"description": "x"})), [200, 404, 403, 403]),
-        (Method::POST, format!("/api/groups/{}/members", b.group), Some(json!({"user_id": b.agent})), [201, 404, 403, 403]),
-        (Method::DELETE, format!("/api/groups/{}/members/{}", b.group, b.agent), None, [204, 404, 403, 403]),
-        (Method::POST, "/api/sites".into(), Some(json!({"call_center_id": b.cc, "name": "Nice"})), [201, 422, 403, 403]),
-        (Method::POST, "/api/users".into(), Some(json!({"email": "x@b.test", "display_name": "x", "role": "agent", "call_center_id": b.cc})), [201, 422, 403, 403]),
+        (
+            Method::PATCH,
+            format!("/api/call-centers/{}", b.cc),
+            Some(json!({"time_zone": "Europe/Berlin"})),
+            [200, 404, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/sites/{}", b.site),
+            Some(json!({"name": "Lille"})),
+            [200, 404, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{}", b.agent),
+            Some(json!({"display_name": "X"})),
+            [200, 404, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/groups/{}", b.group),
+            Some(json!({"description": "x"})),
+            [200, 404, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/groups/{}/members", b.group),
+            Some(json!({"user_id": b.agent})),
+            [201, 404, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/groups/{}/members/{}", b.group, b.agent),
+            None,
+            [204, 404, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/sites".into(),
+            Some(json!({"call_center_id": b.cc, "name": "Nice"})),
+            [201, 422, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/users".into(),
+            Some(
+                json!({"email": "x@b.test", "display_name": "x", "role": "agent", "call_center_id": b.cc}),
+            ),
+            [201, 422, 403, 403],
+        ),
         // Own tenant.
-        (Method::POST, "/api/call-centers".into(), Some(json!({"name": "Charlie", "time_zone": "UTC"})), [201, 403, 403, 403]),
-        (Method::PATCH, format!("/api/call-centers/{}", a.cc), Some(json!({"time_zone": "Europe/Paris"})), [200, 200, 403, 403]),
-        (Method::PATCH, format!("/api/sites/{}", a.site), Some(json!({"name": "Lyon"})), [200, 200, 403, 403]),
-        (Method::PATCH, format!("/api/users/{}", a.agent), Some(json!({"display_name": "Agent A"})), [200, 200, 403, 403]),
-        (Method::PATCH, format!("/api/groups/{}", a.group), Some(json!({"description": "team"})), [200, 200, 403, 403]),
-        (Method::POST, format!("/api/groups/{}/members", a.group), Some(json!({"user_id": a.agent})), [201, 201, 403, 403]),
-        (Method::DELETE, format!("/api/groups/{}/members/{}", a.group, a.agent), None, [204, 204, 403, 403]),
+        (
+            Method::POST,
+            "/api/call-centers".into(),
+            Some(json!({"name": "Charlie", "time_zone": "UTC"})),
+            [201, 403, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/call-centers/{}", a.cc),
+            Some(json!({"time_zone": "Europe/Paris"})),
+            [200, 200, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/sites/{}", a.site),
+            Some(json!({"name": "Lyon"})),
+            [200, 200, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{}", a.agent),
+            Some(json!({"display_name": "Agent A"})),
+            [200, 200, 403, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/groups/{}", a.group),
+            Some(json!({"description": "team"})),
+            [200, 200, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/groups/{}/members", a.group),
+            Some(json!({"user_id": a.agent})),
+            [201, 201, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/groups/{}/members/{}", a.group, a.agent),
+            None,
+            [204, 204, 403, 403],
+        ),
         // A supervisor cannot create owners (nor anyone); an owner cannot create super admins.
-        (Method::POST, "/api/users".into(), Some(json!({"email": "o2@a.test", "display_name": "o", "role": "owner"})), [422, 201, 403, 403]),
-        (Method::POST, "/api/users".into(), Some(json!({"email": "root2@a.test", "display_name": "r", "role": "super_admin"})), [201, 403, 403, 403]),
-        (Method::POST, "/api/sites".into(), Some(json!({"name": "Marseille"})), [422, 201, 403, 403]),
-        (Method::POST, "/api/groups".into(), Some(json!({"name": "Support"})), [422, 201, 403, 403]),
+        (
+            Method::POST,
+            "/api/users".into(),
+            Some(json!({"email": "o2@a.test", "display_name": "o", "role": "owner"})),
+            [422, 201, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/users".into(),
+            Some(json!({"email": "root2@a.test", "display_name": "r", "role": "super_admin"})),
+            [201, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/sites".into(),
+            Some(json!({"name": "Marseille"})),
+            [422, 201, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/groups".into(),
+            Some(json!({"name": "Support"})),
+            [422, 201, 403, 403],
+        ),
         // Deletions last, on objects each role would be allowed to touch.
-        (Method::DELETE, format!("/api/call-centers/{}", a.cc), None, [409, 403, 403, 403]),
-        (Method::DELETE, format!("/api/users/{}", b.supervisor), None, [204, 404, 403, 403]),
-        (Method::DELETE, format!("/api/sites/{}", b.site), None, [204, 404, 403, 403]),
-        (Method::DELETE, format!("/api/groups/{}", b.group), None, [204, 404, 403, 403]),
+        (
+            Method::DELETE,
+            format!("/api/call-centers/{}", a.cc),
+            None,
+            [409, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/users/{}", b.supervisor),
+            None,
+            [204, 404, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/sites/{}", b.site),
+            None,
+            [204, 404, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/groups/{}", b.group),
+            None,
+            [204, 404, 403, 403],
+        ),
     ];
     // Each role runs the table on a fresh world, so one role's success cannot change what the
     // next role sees; rows for one role run in order.
@@ -155,11 +376,17 @@ async fn check(w: &World, rows: Vec<Row>) {
         for (role, want) in ROLES.iter().zip(expected) {
             let got = w.status(role, method.clone(), &path, payload.clone()).await;
             if got.as_u16() != want {
-                failures.push(format!("{role} {method} {path}: expected {want}, got {got}"));
+                failures.push(format!(
+                    "{role} {method} {path}: expected {want}, got {got}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
 }
 
 async fn check_per_role(rows: Vec<Row>) {
@@ -170,11 +397,18 @@ async fn check_per_role(rows: Vec<Row>) {
         for (method, path, payload, expected) in &rows {
             let got = w.status(role, method.clone(), path, payload.clone()).await;
             if got.as_u16() != expected[i] {
-                failures.push(format!("{role} {method} {path}: expected {}, got {got}", expected[i]));
+                failures.push(format!(
+                    "{role} {method} {path}: expected {}, got {got}",
+                    expected[i]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,14 +425,20 @@ async fn lists_only_show_the_callers_tenant() {
     let owner = body(w.app.get("/api/users", w.token("owner")).await).await;
     let mut seen = emails(owner);
     seen.sort();
-    assert_eq!(seen, ["agent@alpha.test", "owner@alpha.test", "sup@alpha.test"]);
+    assert_eq!(
+        seen,
+        ["agent@alpha.test", "owner@alpha.test", "sup@alpha.test"]
+    );
     let sup = emails(body(w.app.get("/api/users", w.token("supervisor")).await).await);
     assert!(!sup.contains(&"owner@alpha.test".to_string()));
     assert!(sup.iter().all(|e| e.ends_with("@alpha.test")));
     // Asking for the other tenant explicitly yields nothing rather than its data.
     let res = body(
         w.app
-            .get(&format!("/api/users?call_center_id={}", w.b.cc), w.token("owner"))
+            .get(
+                &format!("/api/users?call_center_id={}", w.b.cc),
+                w.token("owner"),
+            )
             .await,
     )
     .await;
@@ -216,14 +456,25 @@ async fn nobody_edits_their_own_role_or_escalates() {
     let me = w.a.owner;
     let res = w
         .app
-        .patch(&format!("/api/users/{me}"), w.token("owner"), json!({"role": "agent"}))
+        .patch(
+            &format!("/api/users/{me}"),
+            w.token("owner"),
+            json!({"role": "agent"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = w
         .app
-        .patch(&format!("/api/users/{}", w.a.agent), w.token("owner"), json!({"role": "super_admin"}))
+        .patch(
+            &format!("/api/users/{}", w.a.agent),
+            w.token("owner"),
+            json!({"role": "super_admin"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = w.app.delete(&format!("/api/users/{me}"), w.token("owner")).await;
+    let res = w
+        .app
+        .delete(&format!("/api/users/{me}"), w.token("owner"))
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 }

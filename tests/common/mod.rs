@@ -38,8 +38,11 @@ pub struct PgTestDb {
 impl Drop for PgTestDb {
     fn drop(&mut self) {
         if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
         }
     }
 }
@@ -74,8 +77,13 @@ fn create_pg_database(admin_url: &str) -> (String, PgTestDb) {
 
 /// A configuration pointing at a private database, with known secrets.
 pub fn test_config(dir: &std::path::Path) -> (Config, Option<PgTestDb>) {
+    config_on(dir, postgres_url())
+}
+
+/// Like [`test_config`], on PostgreSQL at `pg_url` or on SQLite when `None`.
+pub fn config_on(dir: &std::path::Path, pg_url: Option<String>) -> (Config, Option<PgTestDb>) {
     let mut config = Config::default();
-    let pg = match postgres_url() {
+    let pg = match pg_url {
         Some(url) => {
             let (db_url, pg) = create_pg_database(&url);
             config.database.url = db_url;
@@ -104,13 +112,22 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_on(postgres_url(), adjust).await
+    }
+
+    /// Always on the embedded SQLite backend, whatever the environment says.
+    pub async fn spawn_sqlite() -> Self {
+        Self::spawn_on(None, |_| {}).await
+    }
+
+    async fn spawn_on(pg_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         callpro_api::telemetry::init(&callpro_api::config::LogConfig {
             format: callpro_api::config::LogFormat::Text,
             filter: "warn".into(),
         });
         let dir = tempfile::tempdir().expect("temp dir");
-        let (mut config, pg) = test_config(dir.path());
+        let (mut config, pg) = config_on(dir.path(), pg_url);
         adjust(&mut config);
         let (state, _) = tokio::task::spawn_blocking(move || server::prepare(config))
             .await
@@ -140,7 +157,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
@@ -160,11 +180,19 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {
-        self.request(Method::DELETE, path, Some(token)).send().await.unwrap()
+        self.request(Method::DELETE, path, Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Raw login: the response, for status and cookie checks.
-    pub async fn login_response(&self, email: &str, password: &str, totp: Option<&str>) -> Response {
+    pub async fn login_response(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> Response {
         let mut body = json!({ "email": email, "password": password });
         if let Some(code) = totp {
             body["totp"] = json!(code);
@@ -193,14 +221,24 @@ impl TestApp {
     /// Creates a call center as `token`; returns its id.
     pub async fn call_center(&self, token: &str, name: &str) -> i64 {
         let res = self
-            .post("/api/call-centers", token, json!({ "name": name, "time_zone": "Europe/Paris" }))
+            .post(
+                "/api/call-centers",
+                token,
+                json!({ "name": name, "time_zone": "Europe/Paris" }),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
     }
 
     /// Creates a user with [`USER_PASSWORD`]; returns its id.
-    pub async fn user(&self, token: &str, email: &str, role: &str, call_center: Option<i64>) -> i64 {
+    pub async fn user(
+        &self,
+        token: &str,
+        email: &str,
+        role: &str,
+        call_center: Option<i64>,
+    ) -> i64 {
         let res = self
             .post(
                 "/api/users",

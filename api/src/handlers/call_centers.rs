@@ -51,8 +51,10 @@ impl From<CallCenter> for CallCenterView {
 #[serde(deny_unknown_fields)]
 pub struct CreateCallCenter {
     /// Unique name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// IANA time zone, e.g. `Europe/Paris`.
+    #[schema(example = "Europe/Paris")]
     pub time_zone: String,
 }
 
@@ -61,8 +63,10 @@ pub struct CreateCallCenter {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCallCenter {
     /// New name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// New time zone.
+    #[schema(example = "Europe/Paris")]
     pub time_zone: Option<String>,
 }
 

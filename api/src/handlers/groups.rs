@@ -59,8 +59,10 @@ pub struct CreateGroup {
     /// Call center; defaults to the caller's own.
     pub call_center_id: Option<i64>,
     /// Name, unique in the center.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Free text.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -69,6 +71,7 @@ pub struct CreateGroup {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     /// New name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]

@@ -29,6 +29,7 @@ pub struct MfaEnrollment {
 #[serde(deny_unknown_fields)]
 pub struct MfaCode {
     /// A current 6-digit code from the authenticator.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
@@ -46,6 +47,7 @@ pub struct ChangePassword {
     /// The current password.
     pub current_password: String,
     /// The new password (12+ characters); omit it to only confirm identity.
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: Option<String>,
 }
 

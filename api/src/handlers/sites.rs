@@ -59,8 +59,10 @@ pub struct CreateSite {
     /// Call center; defaults to the caller's own.
     pub call_center_id: Option<i64>,
     /// Name, unique in the center.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// IANA time zone when it differs from the center's.
+    #[schema(example = "Europe/Paris")]
     pub time_zone: Option<String>,
 }
 
@@ -69,6 +71,7 @@ pub struct CreateSite {
 #[serde(deny_unknown_fields)]
 pub struct UpdateSite {
     /// New name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// New time zone; `null` clears the override.
     #[serde(default, deserialize_with = "double_option")]

@@ -84,8 +84,10 @@ pub struct CreatedUser {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login email (unique).
+    #[schema(format = Email, example = "agent@example.com")]
     pub email: String,
     /// Name shown to others.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// Role.
     pub role: Role,
@@ -94,8 +96,10 @@ pub struct CreateUser {
     /// Site in the same call center.
     pub site_id: Option<i64>,
     /// SIP extension, unique in the call center.
+    #[schema(pattern = "^[0-9]{2,20}$")]
     pub sip_extension: Option<String>,
     /// Password (12+ characters); omit it to have one generated and returned once.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -104,8 +108,10 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     /// New email.
+    #[schema(format = Email, example = "agent@example.com")]
     pub email: Option<String>,
     /// New name.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     /// New role.
     pub role: Option<Role>,
@@ -120,6 +126,7 @@ pub struct UpdateUser {
     /// Activate or deactivate (deactivation ends the user's sessions).
     pub active: Option<bool>,
     /// New password (ends the user's sessions).
+    #[schema(min_length = 12, max_length = 256)]
     pub password: Option<String>,
 }
 
