@@ -1,1 +1,369 @@
-fn main() {}
+//! `cargo bench --bench engine`: (a) AMI decode throughput over the recorded Asterisk captures,
+//! 16 KiB reads into `AmiCodec`, every packet classified into a typed `Event`, on one core;
+//! (b) FastAGI round trips through a real `AgiServer` on loopback, with in-process clients playing
+//! Asterisk (`200 result=0` to every command), at 1, 100 and 1000 concurrent sessions with no
+//! think time, then 1000 sessions that think 0-100 ms before each reply.
+//!
+//! Prints plain `engine/...:` lines. Clients and server share one process and one tokio runtime
+//! (one worker per core), so the FastAGI numbers are for both ends on the same cores. Without
+//! `--bench` (e.g. `cargo test --benches`) everything runs briefly as a smoke test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use callpro_engine::agi::{AgiConfig, AgiMetrics, AgiServer, AgiSession, HandlerResult, Router};
+use callpro_engine::ami::{AmiCodec, AmiFrame, Event};
+use criterion::{Criterion, Throughput};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Decoder;
+
+const AMI_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/fixtures/asterisk/ami"
+);
+const READ_SIZE: usize = 16 * 1024;
+const COMMANDS: usize = 20;
+const BANNER: &[u8] = b"Asterisk Call Manager/";
+
+// ---------------------------------------------------------------- (a) AMI decode
+
+/// The "in" bytes of every AMI capture, one stream; later captures lose their banner line so a
+/// single codec (which expects one banner) reads the whole stream.
+fn ami_stream() -> Vec<u8> {
+    let mut files: Vec<_> = std::fs::read_dir(AMI_DIR)
+        .unwrap_or_else(|e| panic!("{AMI_DIR}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut stream = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let mut capture = Vec::new();
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if record["dir"] == "in" {
+                // Latin-1: one char per byte.
+                let text = record["bytes"].as_str().unwrap();
+                capture.extend(text.chars().map(|c| u8::try_from(u32::from(c)).unwrap()));
+            }
+        }
+        if i > 0 && capture.starts_with(BANNER) {
+            let end = capture.iter().position(|b| *b == b'\n').unwrap();
+            capture.drain(..=end);
+        }
+        stream.extend(capture);
+    }
+    stream
+}
+
+#[derive(Default, Debug, Clone, Copy, PartialEq)]
+struct Decoded {
+    packets: u64,
+    events: u64,
+    typed: u64,
+}
+
+fn decode_all(stream: &[u8]) -> Decoded {
+    let mut codec = AmiCodec::default();
+    let mut buf = BytesMut::with_capacity(2 * READ_SIZE);
+    let mut n = Decoded::default();
+    for read in stream.chunks(READ_SIZE) {
+        buf.extend_from_slice(read);
+        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            let AmiFrame::Message(msg) = frame else {
+                continue;
+            };
+            n.packets += 1;
+            if let Some(event) = Event::parse(&msg) {
+                n.events += 1;
+                n.typed += u64::from(!matches!(event, Event::Other(_)));
+                black_box(&event);
+            }
+        }
+    }
+    n
+}
+
+fn ami_decode(c: &mut Criterion, full: bool) {
+    let stream = ami_stream();
+    let per_pass = decode_all(&stream);
+    let budget = if full {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(200)
+    };
+    let started = Instant::now();
+    let mut passes = 0u64;
+    while started.elapsed() < budget {
+        black_box(decode_all(black_box(&stream)));
+        passes += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = |n: u64| (n * passes) as f64 / secs;
+    println!(
+        "engine/ami_decode: {:.2}M events/s, one core (events = every Event::parse result: {} typed + {} Other per pass; {:.2}M packets/s incl. responses; {:.0} MB/s; {} packets, {} KiB per pass)",
+        rate(per_pass.events) / 1e6,
+        per_pass.typed,
+        per_pass.events - per_pass.typed,
+        rate(per_pass.packets) / 1e6,
+        rate(stream.len() as u64) / 1e6,
+        per_pass.packets,
+        stream.len() / 1024,
+    );
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(per_pass.events));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("ami_decode", |b| b.iter(|| decode_all(black_box(&stream))));
+    group.finish();
+}
+
+// ---------------------------------------------------------------- (b) FastAGI
+
+/// Nanosecond samples collected by the handlers (u32: 4 s is plenty, halves the memory).
+#[derive(Default)]
+struct Samples {
+    round_trip: Vec<u32>,
+    step: Vec<u32>,
+}
+
+fn nanos(d: Duration) -> u32 {
+    u32::try_from(d.as_nanos()).unwrap_or(u32::MAX)
+}
+
+/// 20 commands per session, a mix of the typed methods an IVR uses.
+async fn bench_flow(mut s: AgiSession, samples: Arc<Mutex<Samples>>) -> HandlerResult {
+    let mut rts = Vec::with_capacity(COMMANDS);
+    let mut steps = Vec::with_capacity(COMMANDS);
+    for i in 0..COMMANDS {
+        let previous_reply = s.last_reply_at();
+        let sent = Instant::now();
+        match i % 4 {
+            0 => s.answer().await?,
+            1 => drop(s.stream_file("beep", "0123456789*#").await?),
+            2 => drop(s.get_variable("CALLPRO_CAMPAIGN").await?),
+            _ => drop(s.wait_for_digit(Duration::from_millis(1000)).await?),
+        }
+        rts.push(nanos(sent.elapsed()));
+        // Reply decoded → next command written: the server's own share of a round trip.
+        if let (Some(reply), Some(written)) = (previous_reply, s.last_command_at()) {
+            steps.push(nanos(written.duration_since(reply)));
+        }
+    }
+    let mut all = samples.lock().unwrap();
+    all.round_trip.extend(rts);
+    all.step.extend(steps);
+    Ok(())
+}
+
+/// One Asterisk call: environment, then `200 result=0` to each command, optionally after a
+/// uniform 0-100 ms think time. Returns (commands answered, client turnaround samples).
+async fn play_call(addr: SocketAddr, think: Option<&mut u64>, turnaround: &mut Vec<u32>) -> usize {
+    const ENV: &[u8] = b"agi_network: yes\nagi_network_script: bench?x=1\nagi_request: agi://127.0.0.1/bench?x=1\nagi_channel: Local/s@bench-00000001;2\nagi_language: en\nagi_type: Local\nagi_uniqueid: bench-1\nagi_version: 22.10.1\nagi_callerid: 0100000000\nagi_context: bench\nagi_extension: s\nagi_priority: 1\n\n";
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(ENV).await.unwrap();
+    let mut buf = [0u8; 256];
+    let mut filled = 0;
+    let mut answered = 0;
+    let mut rng = think;
+    let mut replied_at: Option<Instant> = None;
+    loop {
+        let n = match stream.read(&mut buf[filled..]).await {
+            Ok(0) | Err(_) => return answered,
+            Ok(n) => n,
+        };
+        filled += n;
+        // Commands strictly alternate with replies, so at most one line is ever pending.
+        if !buf[..filled].contains(&b'\n') {
+            continue;
+        }
+        filled = 0;
+        if let Some(at) = replied_at {
+            turnaround.push(nanos(at.elapsed()));
+        }
+        if let Some(state) = rng.as_deref_mut() {
+            tokio::time::sleep(Duration::from_micros(xorshift(state) % 100_000)).await;
+        }
+        if stream.write_all(b"200 result=0\n").await.is_err() {
+            return answered;
+        }
+        replied_at = Some(Instant::now());
+        answered += 1;
+    }
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    f64::from(sorted[idx]) / 1000.0
+}
+
+struct Bench {
+    addr: SocketAddr,
+    samples: Arc<Mutex<Samples>>,
+}
+
+impl Bench {
+    fn take(&self) -> Samples {
+        std::mem::take(&mut *self.samples.lock().unwrap())
+    }
+
+    /// `clients` concurrent callers, each calling again until `until` (zero think time).
+    async fn flood(&self, clients: usize, budget: Duration) -> (usize, f64) {
+        let until = Instant::now() + budget;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let addr = self.addr;
+                tokio::spawn(async move {
+                    let (mut sessions, mut scratch) = (0, Vec::new());
+                    while Instant::now() < until {
+                        play_call(addr, None, &mut scratch).await;
+                        scratch.clear();
+                        sessions += 1;
+                    }
+                    sessions
+                })
+            })
+            .collect();
+        let mut sessions = 0;
+        for t in tasks {
+            sessions += t.await.unwrap();
+        }
+        (sessions, started.elapsed().as_secs_f64())
+    }
+}
+
+fn report_flood(label: &str, clients: usize, sessions: usize, secs: f64, s: &Samples) {
+    let mut rt = s.round_trip.clone();
+    rt.sort_unstable();
+    println!(
+        "engine/agi_rt/{label}: {:.0} rt/s, round trip p50 {:.1} µs p99 {:.1} µs ({clients} concurrent sessions, {COMMANDS} commands each, {sessions} sessions in {secs:.1} s; rt = command written → reply decoded, server side)",
+        rt.len() as f64 / secs,
+        pct(&rt, 0.50),
+        pct(&rt, 0.99),
+    );
+}
+
+fn proc_status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+fn fastagi(full: bool) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Each session costs two descriptors here (server and client side of the socket).
+    let mut big = 1000;
+    if let Some(limit) = open_files_limit().filter(|l| *l < 2200) {
+        big = usize::try_from(limit.saturating_sub(100) / 2)
+            .unwrap_or(0)
+            .max(1);
+        println!(
+            "engine/agi: open-file limit {limit} < 2200, using {big} sessions (raise it: ulimit -n 4096)"
+        );
+    }
+    let budget = if full {
+        Duration::from_millis(2500)
+    } else {
+        Duration::from_millis(200)
+    };
+    rt.block_on(async {
+        let samples = Arc::new(Mutex::new(Samples::default()));
+        let flow_samples = samples.clone();
+        let router = Router::new().route("bench", move |s: AgiSession| bench_flow(s, flow_samples.clone()));
+        let config = AgiConfig { max_sessions: 4096, ..AgiConfig::default() };
+        let metrics = AgiMetrics::new(&Default::default()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = AgiServer::new(config).with_metrics(metrics);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(listener, router, async move { drop(stopped.await) }));
+        let bench = Bench { addr, samples };
+
+        for (label, clients) in [("1", 1), ("100", 100), ("1000", big)] {
+            let (sessions, secs) = bench.flood(clients, budget).await;
+            report_flood(label, clients, sessions, secs, &bench.take());
+        }
+
+        // Paced: the HWM is reset first so the peak below belongs to this run alone.
+        let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let baseline = proc_status_kib("VmRSS:").unwrap_or(0);
+        let rounds = if full { 2 } else { 1 };
+        let mut turnaround = Vec::new();
+        let started = Instant::now();
+        for round in 0..rounds {
+            let tasks: Vec<_> = (0..big)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((round * 100_000 + i) as u64 + 1);
+                        let mut turn = Vec::with_capacity(COMMANDS);
+                        play_call(addr, Some(&mut seed), &mut turn).await;
+                        turn
+                    })
+                })
+                .collect();
+            for t in tasks {
+                turnaround.extend(t.await.unwrap());
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let peak = proc_status_kib("VmHWM:").unwrap_or(0);
+        let mut s = bench.take();
+        s.step.sort_unstable();
+        s.round_trip.sort_unstable();
+        turnaround.sort_unstable();
+        println!(
+            "engine/agi_paced/{big}: server step p99 {:.1} µs (p50 {:.1} µs; reply decoded → next command written), client turnaround p99 {:.1} µs (reply written → next command read, think excluded), round trip incl. think p99 {:.1} ms, {:.0} rt/s over {rounds} x {big} sessions in {secs:.1} s",
+            pct(&s.step, 0.99),
+            pct(&s.step, 0.50),
+            pct(&turnaround, 0.99),
+            pct(&s.round_trip, 0.99) / 1000.0,
+            s.round_trip.len() as f64 / secs,
+        );
+        println!(
+            "engine/agi_paced/{big}: peak RSS {:.1} MiB (VmHWM{}, whole process: server + {big} in-process clients; RSS before the run {:.1} MiB)",
+            peak as f64 / 1024.0,
+            if reset { " reset before the run" } else { " since process start: clear_refs unavailable" },
+            baseline as f64 / 1024.0,
+        );
+        let _ = stop.send(());
+        task.await.unwrap();
+    });
+}
+
+fn main() {
+    // `cargo bench` passes --bench; anything else (cargo test --benches) is a quick smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
+    let mut criterion = Criterion::default().configure_from_args();
+    ami_decode(&mut criterion, full);
+    fastagi(full);
+    criterion.final_summary();
+}

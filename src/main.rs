@@ -98,7 +98,8 @@ fn main() -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.http.bind.clone();
     let public_url = config.public_url();
-    let (state, admin) = tokio::task::spawn_blocking(move || server::prepare(config)).await??;
+    let (state, admin) = server::prepare(config).await?;
+    let engine = state.engine.clone();
     if let Some(admin) = admin {
         match admin.generated_password {
             Some(password) => eprintln!(
@@ -114,6 +115,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(url = %public_url, "callpro is listening");
     println!("callpro listening on {public_url}");
     server.await?;
+    engine.shutdown().await;
     tracing::info!("callpro stopped");
     Ok(())
 }

@@ -191,13 +191,7 @@ async fn bootstrap_creates_the_super_admin_only_once() {
     let dir = tempfile::tempdir().unwrap();
     let (mut config, _pg) = common::test_config(dir.path());
     config.bootstrap.admin_password = None;
-    let (state, first) = tokio::task::spawn_blocking({
-        let config = config.clone();
-        move || callpro_api::server::prepare(config)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let (state, first) = callpro_api::server::prepare(config.clone()).await.unwrap();
     let first = first.expect("first run creates the admin");
     let generated = first.generated_password.expect("password generated");
     assert_eq!(generated.len(), 20);

@@ -19,6 +19,16 @@ pub enum Resource {
     Group,
     /// The audit log.
     Audit,
+    /// SIP trunks.
+    Trunk,
+    /// Live view of calls, agents, queues, trunks.
+    Live,
+    /// One's own agent session (login, ready, pause, logout).
+    AgentSession,
+    /// Calls: click-to-call, hang-up, transfer.
+    Call,
+    /// Supervising others: spying on calls, forcing pauses and logouts.
+    Supervision,
 }
 
 /// What is being done.
@@ -43,9 +53,13 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
     match (role, resource, action) {
         (Role::SuperAdmin, _, _) => true,
         (Role::Owner, CallCenter, List | Read | Update) => true,
-        (Role::Owner, Site | User | Group, _) => true,
+        (Role::Owner, Site | User | Group | Trunk, _) => true,
         (Role::Owner, Audit, List) => true,
-        (Role::Supervisor, CallCenter | Site | User | Group, List | Read) => true,
+        (Role::Supervisor, CallCenter | Site | User | Group | Trunk, List | Read) => true,
+        (Role::Owner | Role::Supervisor, Live, List) => true,
+        (Role::Owner | Role::Supervisor, Supervision, _) => true,
+        // Everyone in a call center works the phones.
+        (Role::Owner | Role::Supervisor | Role::Agent, AgentSession | Call, _) => true,
         // Agents see only themselves and the center and site they work in.
         (Role::Agent, CallCenter | Site | User, Read) => true,
         _ => false,

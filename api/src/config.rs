@@ -17,6 +17,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HTTP_BIND", "http.bind"),
     ("HTTP_PUBLIC_URL", "http.public_url"),
     ("HTTP_TRUST_PROXY", "http.trust_proxy"),
+    ("HTTP_TLS_CERT", "http.tls_cert"),
+    ("HTTP_TLS_KEY", "http.tls_key"),
     ("JWT_SECRET", "auth.jwt_secret"),
     ("ACCESS_TOKEN_TTL_SECS", "auth.access_token_ttl_secs"),
     ("REFRESH_TOKEN_TTL_SECS", "auth.refresh_token_ttl_secs"),
@@ -24,6 +26,11 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("SECRET_KEY_FILE", "secrets.key_file"),
     ("BOOTSTRAP_ADMIN_EMAIL", "bootstrap.admin_email"),
     ("BOOTSTRAP_ADMIN_PASSWORD", "bootstrap.admin_password"),
+    ("AMI_URL", "ami.url"),
+    ("AGI_BIND", "agi.bind"),
+    ("AGI_ENABLED", "agi.enabled"),
+    ("SIP_PROBE", "sip.probe"),
+    ("SIP_PROBE_INTERVAL_SECS", "sip.probe_interval_secs"),
     ("LOG_FORMAT", "log.format"),
     ("LOG", "log.filter"),
 ];
@@ -44,6 +51,61 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Asterisk Manager Interface.
+    pub ami: AmiSection,
+    /// FastAGI server.
+    pub agi: AgiSection,
+    /// SIP trunk probing.
+    pub sip: SipSection,
+}
+
+/// `[ami]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmiSection {
+    /// `ami://user:secret@host:5038` (`?auth=md5` for challenge login); unset: no Asterisk.
+    pub url: Option<Secret>,
+}
+
+/// `[agi]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgiSection {
+    /// Listen address of the FastAGI server Asterisk connects to.
+    pub bind: String,
+    /// Serve FastAGI at all.
+    pub enabled: bool,
+    /// Concurrent AGI sessions.
+    pub max_sessions: usize,
+}
+
+impl Default for AgiSection {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:4573".into(),
+            enabled: true,
+            max_sessions: 2000,
+        }
+    }
+}
+
+/// `[sip]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipSection {
+    /// Probe the trunks' gateways with SIP OPTIONS.
+    pub probe: bool,
+    /// Seconds between probe rounds.
+    pub probe_interval_secs: u64,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        Self {
+            probe: true,
+            probe_interval_secs: 30,
+        }
+    }
 }
 
 /// `[database]`
@@ -82,6 +144,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Worker threads (0 = one per core).
     pub workers: usize,
+    /// PEM certificate chain; with `tls_key`, callpro serves HTTPS (rustls) instead of HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -92,6 +158,8 @@ impl Default for HttpConfig {
             trust_proxy: false,
             max_body_bytes: 256 * 1024,
             workers: 0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -244,6 +312,12 @@ impl Config {
                 "must be an address like 127.0.0.1:8080",
             ));
         }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return Err(invalid(
+                "http.tls_cert",
+                "set both http.tls_cert and http.tls_key, or neither",
+            ));
+        }
         if self.auth.access_token_ttl_secs == 0 || self.auth.access_token_ttl_secs > 24 * 3600 {
             return Err(invalid(
                 "auth.access_token_ttl_secs",
@@ -284,6 +358,19 @@ impl Config {
                 "must be at least 12 characters",
             ));
         }
+        if let Some(url) = &self.ami.url {
+            callpro_engine::ami::AmiConfig::from_url(url.expose())
+                .map_err(|e| invalid("ami.url", &e.to_string()))?;
+        }
+        if self.agi.enabled && self.agi.bind.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "agi.bind",
+                "must be an address like 127.0.0.1:4573",
+            ));
+        }
+        if self.sip.probe_interval_secs == 0 {
+            return Err(invalid("sip.probe_interval_secs", "must be at least 1"));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             return Err(invalid("log.filter", &e.to_string()));
         }
@@ -295,7 +382,14 @@ impl Config {
         self.http
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.http.bind))
+            .unwrap_or_else(|| {
+                let scheme = if self.http.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", self.http.bind)
+            })
             .trim_end_matches('/')
             .to_string()
     }

@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod handlers;

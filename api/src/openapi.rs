@@ -5,7 +5,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, FieldError};
-use crate::handlers::{audit, auth, call_centers, groups, health, me, sites, users};
+use crate::handlers::{
+    agent_session, audit, auth, call_centers, calls, groups, health, live, me, sites, trunks, users,
+};
 
 struct Security;
 
@@ -41,6 +43,11 @@ impl Modify for Security {
         users::list, users::get, users::create, users::update, users::delete,
         groups::list, groups::get, groups::create, groups::update, groups::delete,
         groups::members, groups::add_member, groups::remove_member,
+        trunks::list, trunks::get, trunks::create, trunks::update, trunks::delete,
+        live::calls, live::agents, live::queues, live::trunks,
+        agent_session::login, agent_session::ready, agent_session::pause, agent_session::logout,
+        agent_session::force_pause, agent_session::force_logout,
+        calls::create, calls::hangup, calls::transfer, calls::spy,
         audit::list,
     ),
     components(schemas(ErrorBody, FieldError)),
@@ -52,6 +59,10 @@ impl Modify for Security {
         (name = "sites", description = "Sites of a call center"),
         (name = "users", description = "Users, roles, extensions"),
         (name = "groups", description = "Teams of users"),
+        (name = "trunks", description = "SIP trunks to the sites' gateways"),
+        (name = "live", description = "Live calls, agents, queues and trunks"),
+        (name = "agents", description = "Agent sessions and their supervision"),
+        (name = "calls", description = "Click-to-call, hang-up, transfer, supervision"),
         (name = "audit", description = "Read-only audit trail"),
         (name = "operations", description = "Health and metrics"),
     )

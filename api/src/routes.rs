@@ -3,7 +3,9 @@
 use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::handlers::{audit, auth, call_centers, groups, health, me, sites, users};
+use crate::handlers::{
+    agent_session, audit, auth, call_centers, calls, groups, health, live, me, sites, trunks, users,
+};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -88,6 +90,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/groups/{id}/members/{user_id}")
                 .route(web::delete().to(groups::remove_member)),
         )
+        // Telephony resources
+        .service(
+            resource("/api/trunks")
+                .route(web::get().to(trunks::list))
+                .route(web::post().to(trunks::create)),
+        )
+        .service(
+            resource("/api/trunks/{id}")
+                .route(web::get().to(trunks::get))
+                .route(web::patch().to(trunks::update))
+                .route(web::delete().to(trunks::delete)),
+        )
+        // Live supervision and call control
+        .service(resource("/api/live/calls").route(web::get().to(live::calls)))
+        .service(resource("/api/live/agents").route(web::get().to(live::agents)))
+        .service(resource("/api/live/queues").route(web::get().to(live::queues)))
+        .service(resource("/api/live/trunks").route(web::get().to(live::trunks)))
+        .service(
+            resource("/api/agent/session")
+                .route(web::post().to(agent_session::login))
+                .route(web::delete().to(agent_session::logout)),
+        )
+        .service(resource("/api/agent/session/ready").route(web::post().to(agent_session::ready)))
+        .service(resource("/api/agent/session/pause").route(web::post().to(agent_session::pause)))
+        .service(
+            resource("/api/agents/{id}/force-pause")
+                .route(web::post().to(agent_session::force_pause)),
+        )
+        .service(
+            resource("/api/agents/{id}/force-logout")
+                .route(web::post().to(agent_session::force_logout)),
+        )
+        .service(resource("/api/calls").route(web::post().to(calls::create)))
+        .service(resource("/api/calls/{id}").route(web::delete().to(calls::hangup)))
+        .service(resource("/api/calls/{id}/transfer").route(web::post().to(calls::transfer)))
+        .service(resource("/api/calls/{id}/spy").route(web::post().to(calls::spy)))
         // Audit trail (read-only)
         .service(resource("/api/audit").route(web::get().to(audit::list)));
 }

@@ -6,6 +6,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
+use crate::engine::Engine;
 use crate::metrics::Metrics;
 
 /// Everything a handler needs; cheap to clone.
@@ -21,4 +22,6 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Asterisk, live state, trunk probing.
+    pub engine: Engine,
 }

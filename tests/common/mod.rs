@@ -10,6 +10,7 @@ use callpro_api::config::Config;
 use callpro_api::secret::Secret;
 use callpro_api::server;
 use callpro_api::state::AppState;
+use callpro_engine::telephony::memory::{MemoryTelephony, Script, ScriptedOutcome};
 use diesel::{Connection as _, RunQueryDsl as _};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -97,6 +98,9 @@ pub fn config_on(dir: &std::path::Path, pg_url: Option<String>) -> (Config, Opti
     };
     config.http.bind = "127.0.0.1:0".into();
     config.http.workers = 2;
+    // No gateway to probe in tests; the prober has its own tests in the engine.
+    config.sip.probe = false;
+    config.agi.bind = "127.0.0.1:0".into();
     config.secrets.key = Some(Secret::new(
         base64::engine::general_purpose::STANDARD.encode([42u8; 32]),
     ));
@@ -120,7 +124,38 @@ impl TestApp {
         Self::spawn_on(None, |_| {}).await
     }
 
+    /// With a deterministic in-memory telephony (every dial answers after 50 ms) wired into
+    /// the live state, so sessions and calls work without Asterisk.
+    pub async fn spawn_with_memory_telephony() -> (Self, MemoryTelephony) {
+        let telephony = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = telephony.clone();
+        let app = Self::spawn_inner(
+            postgres_url(),
+            |_| {},
+            move |state: &mut AppState| {
+                let memory = MemoryTelephony::new(Script::new(
+                    ScriptedOutcome::Answer,
+                    std::time::Duration::from_millis(50),
+                ))
+                .with_live_state(state.engine.live.clone());
+                state.engine.telephony = Some(std::sync::Arc::new(memory.clone()));
+                *slot.lock().unwrap() = Some(memory);
+            },
+        )
+        .await;
+        let memory = telephony.lock().unwrap().take().unwrap();
+        (app, memory)
+    }
+
     async fn spawn_on(pg_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_inner(pg_url, adjust, |_| {}).await
+    }
+
+    async fn spawn_inner(
+        pg_url: Option<String>,
+        adjust: impl FnOnce(&mut Config),
+        adjust_state: impl FnOnce(&mut AppState),
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         callpro_api::telemetry::init(&callpro_api::config::LogConfig {
             format: callpro_api::config::LogFormat::Text,
@@ -129,10 +164,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (mut config, pg) = config_on(dir.path(), pg_url);
         adjust(&mut config);
-        let (state, _) = tokio::task::spawn_blocking(move || server::prepare(config))
-            .await
-            .unwrap()
-            .expect("server prepares");
+        let (mut state, _) = server::prepare(config).await.expect("server prepares");
+        adjust_state(&mut state);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = server::start(state.clone(), listener, false).expect("server starts");

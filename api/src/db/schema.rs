@@ -125,7 +125,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// SIP trunks to the sites' gateways; the password is sealed.
+    sip_trunks (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        site_id -> Nullable<BigInt>,
+        name -> Text,
+        host -> Text,
+        port -> Integer,
+        transport -> Text,
+        username -> Nullable<Text>,
+        password_enc -> Nullable<Text>,
+        max_channels -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> call_centers (call_center_id));
+diesel::joinable!(sip_trunks -> call_centers (call_center_id));
+diesel::joinable!(sip_trunks -> sites (site_id));
 diesel::joinable!(users -> call_centers (call_center_id));
 diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(agent_groups -> call_centers (call_center_id));
@@ -145,4 +166,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     audit_log,
     server_settings,
+    sip_trunks,
 );

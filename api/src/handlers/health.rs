@@ -20,6 +20,8 @@ pub enum Status {
     Degraded,
     /// Not working.
     Down,
+    /// Not configured (e.g. no AMI URL): neither up nor a fault.
+    Disabled,
 }
 
 /// One component's health.
@@ -64,11 +66,20 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "error": ping.err().map(|e| e.code()),
         }),
     };
-    let status = database.status;
+    let mut components = BTreeMap::from([("database", database)]);
+    components.extend(state.engine.health());
+    // The database is essential; the telephony side only degrades the service.
+    let status = if components["database"].status == Status::Down {
+        Status::Down
+    } else if components.values().any(|c| c.status == Status::Down) {
+        Status::Degraded
+    } else {
+        Status::Up
+    };
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
-        components: BTreeMap::from([("database", database)]),
+        components,
     };
     if status == Status::Down {
         HttpResponse::ServiceUnavailable().json(body)

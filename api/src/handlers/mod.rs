@@ -1,13 +1,17 @@
 //! HTTP handlers, one module per resource. Each handler extracts, authorizes, validates, calls
 //! the models inside one transaction (with its audit entry), and maps to a response type.
 
+pub mod agent_session;
 pub mod audit;
 pub mod auth;
 pub mod call_centers;
+pub mod calls;
 pub mod groups;
 pub mod health;
+pub mod live;
 pub mod me;
 pub mod sites;
+pub mod trunks;
 pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -7,6 +7,7 @@ pub mod call_center;
 pub mod group;
 pub mod settings;
 pub mod site;
+pub mod trunk;
 pub mod user;
 
 use diesel::sql_types::Text;

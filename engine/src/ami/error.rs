@@ -37,3 +37,59 @@ pub enum AmiError {
         reason: &'static str,
     },
 }
+
+/// Failures of the AMI client: connecting, logging in, and actions on a live connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmiClientError {
+    /// No logged-in connection right now (connecting, or waiting to reconnect).
+    #[error("not connected to Asterisk")]
+    NotConnected,
+    /// The connection dropped while the action was pending; it may or may not have run.
+    #[error("the AMI connection was lost before the answer")]
+    ConnectionLost,
+    /// No answer within the action timeout.
+    #[error("AMI action {action} timed out")]
+    Timeout {
+        /// The action name.
+        action: String,
+    },
+    /// Asterisk answered `Response: Error`.
+    #[error("Asterisk refused {action}: {message}")]
+    Rejected {
+        /// The action name.
+        action: String,
+        /// The `Message:` of the error response.
+        message: String,
+    },
+    /// The login was refused (wrong user or secret, or a host not permitted).
+    #[error("AMI login refused: {0}")]
+    AuthenticationFailed(String),
+    /// Connecting or reading failed below the protocol.
+    #[error("AMI connection failed: {0}")]
+    Io(String),
+    /// The peer broke the protocol (no banner, no challenge, framing limit hit).
+    #[error("AMI protocol error: {0}")]
+    Protocol(String),
+    /// The action cannot be put on the wire (a line break in a value, say).
+    #[error("invalid AMI action: {0}")]
+    InvalidAction(String),
+    /// The client was shut down.
+    #[error("the AMI client is shut down")]
+    Closed,
+}
+
+impl From<std::io::Error> for AmiClientError {
+    fn from(err: std::io::Error) -> Self {
+        AmiClientError::Io(err.to_string())
+    }
+}
+
+impl From<AmiError> for AmiClientError {
+    fn from(err: AmiError) -> Self {
+        match err {
+            AmiError::Io(io) => AmiClientError::Io(io.to_string()),
+            AmiError::InvalidHeader { .. } => AmiClientError::InvalidAction(err.to_string()),
+            other => AmiClientError::Protocol(other.to_string()),
+        }
+    }
+}
