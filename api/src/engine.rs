@@ -21,7 +21,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::handlers::health::{ComponentHealth, Status};
 use crate::models::trunk::Trunk;
-use crate::models::user::{User, UserFilter};
+use crate::models::user::User;
 
 /// How often tenant maps and the trunk list are re-read from the database.
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
@@ -159,19 +159,9 @@ impl Engine {
     /// Re-reads tenant maps and trunks from the database (after changes, and periodically).
     pub async fn refresh(&self, db: &Db) {
         let loaded = db
-            .run(|conn| {
-                let (users, _) = User::list(
-                    conn,
-                    &UserFilter::default(),
-                    crate::models::PageRequest {
-                        limit: i64::MAX,
-                        offset: 0,
-                    },
-                )?;
-                Ok((users, Trunk::all_active(conn)?))
-            })
+            .run(|conn| Ok((User::extensions(conn)?, Trunk::all_active(conn)?)))
             .await;
-        let (users, trunks) = match loaded {
+        let (extensions, trunks) = match loaded {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot refresh telephony maps from the database");
@@ -179,10 +169,8 @@ impl Engine {
             }
         };
         let mut tenants = TenantResolver::new();
-        for user in &users {
-            if let (Some(ext), Some(cc)) = (&user.sip_extension, user.call_center_id) {
-                tenants.set_extension(ext, cc);
-            }
+        for (extension, call_center_id) in &extensions {
+            tenants.set_extension(extension, *call_center_id);
         }
         for trunk in &trunks {
             tenants.set_trunk(&trunk.name, trunk.call_center_id);

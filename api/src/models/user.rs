@@ -256,6 +256,18 @@ impl User {
         Ok((items, total))
     }
 
+    /// Every (SIP extension, call center) pair, for the live state's tenant map.
+    pub fn extensions(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+        users::table
+            .filter(users::sip_extension.is_not_null())
+            .filter(users::call_center_id.is_not_null())
+            .select((
+                users::sip_extension.assume_not_null(),
+                users::call_center_id.assume_not_null(),
+            ))
+            .load(conn)
+    }
+
     /// Number of users in the database.
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         users::table.count().get_result(conn)
