@@ -28,6 +28,21 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run the PACE-1 call-center simulation and print the pacing scorecard.
+    Simulate {
+        /// Scenario name (e.g. `n50-r30`, `n200-r30-drift`) or `all`.
+        #[arg(long, default_value = "all")]
+        scenario: String,
+        /// Pacing policy: progressive, power or predictive.
+        #[arg(long, default_value = "predictive")]
+        policy: String,
+        /// Seed range, inclusive (`1000..1019` are the reporting seeds).
+        #[arg(long, default_value = "1000..1019")]
+        seeds: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage users from the command line.
     User {
         #[command(subcommand)]
@@ -78,6 +93,16 @@ impl From<RoleArg> for Role {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Simulate {
+        scenario,
+        policy,
+        seeds,
+        json,
+    } = &cli.command
+    {
+        // Pure computation: no configuration, database or runtime needed.
+        return simulate(scenario, policy, seeds, *json);
+    }
     // One TLS crypto provider for the whole process, before anything builds a rustls config.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = Config::load(cli.config.as_deref())?;
@@ -92,6 +117,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => create_user(config, command),
+        Command::Simulate { .. } => Ok(()),
     }
 }
 
@@ -150,6 +176,21 @@ fn create_user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     );
     if let Some(password) = created.generated_password {
         println!("password: {password}");
+    }
+    Ok(())
+}
+
+fn simulate(scenario: &str, policy: &str, seeds: &str, json: bool) -> anyhow::Result<()> {
+    use callpro_dialer::pacing::PacingMode;
+    use callpro_dialer::sim::{self, Scenario, Seeds};
+    let scenarios = Scenario::parse(scenario)?;
+    let mode = PacingMode::from_name(policy)?;
+    let seeds: Seeds = seeds.parse()?;
+    let reports = sim::run_all(&scenarios, &mode, seeds)?;
+    if json {
+        println!("{}", sim::to_json(&reports)?);
+    } else {
+        print!("{}", sim::format_table(&reports));
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ pub enum Error {
     #[error("unknown pacing policy {0:?} (expected preview, progressive, power or predictive)")]
     UnknownPolicy(String),
     /// A seed range that is not `FIRST..END` with FIRST < END.
-    #[error("invalid seed range {0:?} (expected e.g. 1000..1020)")]
+    #[error("invalid seed range {0:?} (expected e.g. 1000..1019, both ends included)")]
     InvalidSeeds(String),
     /// Results could not be serialized to JSON.
     #[error("json: {0}")]
