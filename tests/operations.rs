@@ -269,3 +269,50 @@ fn the_example_configuration_is_valid() {
     assert_eq!(config.http.bind, defaults.http.bind);
     assert_eq!(config.database.url, defaults.database.url);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_never_fail_with_a_server_error() {
+    // Read-then-write transactions racing each other: on SQLite a deferred transaction's lock
+    // upgrade fails at once ("database is locked"); write transactions must start IMMEDIATE.
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let cc = app.call_center(&token, "Busy").await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(
+            app.user(&token, &format!("u{i}@busy.test"), "agent", Some(cc))
+                .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for round in 0..10 {
+        for &id in &ids {
+            let (client, base, token) = (app.client.clone(), app.base.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                client
+                    .patch(format!("{base}/api/users/{id}"))
+                    .bearer_auth(&token)
+                    .json(&json!({"display_name": format!("round {round}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        let (client, base, token) = (app.client.clone(), app.base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(format!("{base}/api/sites"))
+                .bearer_auth(&token)
+                .json(&json!({"call_center_id": cc, "name": format!("site {round}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(status.is_success(), "a concurrent write answered {status}");
+    }
+}

@@ -1,7 +1,5 @@
 //! Administrative operations run from the command line rather than over HTTP.
 
-use diesel::Connection as _;
-
 use crate::audit::{self, Change};
 use crate::auth::password;
 use crate::db::{self, Db};
@@ -65,7 +63,7 @@ pub fn create_user(db: &Db, spec: NewUserSpec) -> Result<CreatedUser, ApiError> 
             .unwrap_or_default(),
     )?;
     let mut conn = db.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let user = conn.transaction(|conn| {
+    let user = db::write_transaction(&mut conn, |conn| {
         if let Some(id) = spec.call_center_id {
             CallCenter::find(conn, id)
                 .map_err(|_| ApiError::field("call_center", "not_found", "no such call center"))?;

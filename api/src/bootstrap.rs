@@ -1,7 +1,5 @@
 //! First-run set-up: the JWT signing key and the first super admin.
 
-use diesel::Connection as _;
-
 use crate::auth::password;
 use crate::config::Config;
 use crate::crypto::{SecretBox, random_token};
@@ -66,7 +64,7 @@ pub fn first_admin(conn: &mut DbConn, config: &Config) -> Result<Option<Bootstra
         .admin_password
         .as_ref()
         .map(|p| p.expose().to_string());
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         if settings::get(conn, settings::BOOTSTRAPPED)?.is_some() {
             return Ok(None);
         }

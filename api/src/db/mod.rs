@@ -220,6 +220,40 @@ pub fn revert_all_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
     reverted.map_err(migration_error)
 }
 
+/// Runs `f` in a write transaction.
+///
+/// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred
+/// transaction that reads first and writes later has to upgrade its lock, and SQLite fails that
+/// upgrade at once ("database is locked") when another writer is active, busy_timeout or not.
+/// With the lock taken first, concurrent writers queue on busy_timeout instead. On PostgreSQL it
+/// is an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(inner) => {
+            // The outer connection's transaction state is the inner one's, so commit and
+            // rollback below (and savepoints inside `f`) see this transaction.
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        }
+        DbConn::Pg(_) => return conn.transaction(f),
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
 /// `SELECT 1`, for health checks.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())

@@ -10,13 +10,13 @@ use callpro_engine::telephony::{
     AGENT_SESSION_CONTEXT, Originate, OriginateOutcome, OriginateTarget, QueueMember,
     TelephonyError,
 };
-use diesel::Connection as _;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::authz::{Action, Resource};
+use crate::db;
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
 use crate::models::user::User;
@@ -294,7 +294,7 @@ fn audit_supervision(
     let (db, agent_id, cc) = (state.db.clone(), agent.id, agent.call_center_id);
     async move {
         db.run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 audit::record(
                     conn,
                     Some(&principal),

@@ -2,7 +2,6 @@
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -185,7 +184,7 @@ pub async fn login(
     let attempt = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let now = db::now();
                 let user = match user {
                     Some(u) if password_ok && u.active => u,
@@ -286,7 +285,7 @@ pub async fn refresh(
     let (rotation, user) = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let rotation = refresh::rotate(conn, &token, ttl, db::now())?;
                 let user = match &rotation {
                     refresh::Rotation::Rotated { user_id, .. } => Some(User::find(conn, *user_id)?),

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -160,7 +159,7 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let now = db::now();
                 let row = CallCenter::create(
                     conn,
@@ -218,7 +217,7 @@ pub async fn update(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = CallCenterView::from(CallCenter::find(conn, id).or_not_found(ENTITY)?);
                 let changes = CallCenterChanges {
                     name: body.name.map(|n| n.trim().to_string()),
@@ -264,7 +263,7 @@ pub async fn delete(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = CallCenterView::from(CallCenter::find(conn, id).or_not_found(ENTITY)?);
                 CallCenter::delete(conn, id).or_conflict(
                     "call_center_not_empty",

@@ -5,7 +5,6 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use callpro_engine::state::CallView;
 use callpro_engine::telephony::{Originate, OriginateTarget, Redirect, Spy, SpyMode};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,6 +12,7 @@ use super::agent_session::telephony_error;
 use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::authz::{Action, Resource};
+use crate::db;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::models::PageRequest;
@@ -348,7 +348,7 @@ pub async fn spy(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 audit::record(
                     conn,
                     Some(&principal),

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -217,7 +216,7 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let call_center_id = target_call_center(&principal, body.call_center_id, conn)?;
                 let now = db::now();
                 let row = Group::create(
@@ -277,7 +276,7 @@ pub async fn update(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = GroupView::from(visible(&principal, conn, id)?);
                 let changes = GroupChanges {
                     name: body.name.map(|n| n.trim().to_string()),
@@ -319,7 +318,7 @@ pub async fn delete(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = GroupView::from(visible(&principal, conn, id)?);
                 Group::delete(conn, id)
                     .or_conflict("group_in_use", "the group is still referenced")?;
@@ -386,7 +385,7 @@ pub async fn add_member(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let group = visible(&principal, conn, id)?;
                 let user = User::find(conn, user_id).ok();
                 if user.is_none_or(|u| u.call_center_id != Some(group.call_center_id)) {
@@ -442,7 +441,7 @@ pub async fn remove_member(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let group = visible(&principal, conn, id)?;
                 if Group::remove_member(conn, id, user_id)? == 0 {
                     return Err(ApiError::NotFound("member"));

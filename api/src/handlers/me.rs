@@ -1,7 +1,6 @@
 //! `/api/me`: the caller's own profile, password and second factor.
 
 use actix_web::{HttpResponse, web};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -124,7 +123,7 @@ pub async fn change_password(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 User::update(
                     conn,
                     principal.id(),
@@ -163,7 +162,7 @@ pub async fn mfa_enroll(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 User::update(
                     conn,
                     principal.id(),
@@ -220,7 +219,7 @@ pub async fn mfa_activate(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 User::update(
                     conn,
                     principal.id(),
@@ -256,7 +255,7 @@ pub async fn mfa_disable(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 User::update(
                     conn,
                     principal.id(),

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -205,7 +204,7 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let call_center_id = target_call_center(&principal, body.call_center_id, conn)?;
                 let now = db::now();
                 let row = Site::create(
@@ -269,7 +268,7 @@ pub async fn update(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = SiteView::from(visible(&principal, conn, id)?);
                 let changes = SiteChanges {
                     name: body.name.map(|n| n.trim().to_string()),
@@ -314,7 +313,7 @@ pub async fn delete(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = SiteView::from(visible(&principal, conn, id)?);
                 Site::delete(conn, id)
                     .or_conflict("site_in_use", "the site is still referenced")?;

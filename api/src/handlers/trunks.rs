@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -335,7 +334,7 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let call_center_id = target_call_center(&principal, body.call_center_id, conn)?;
                 if let Some(site_id) = body.site_id {
                     check_site(conn, site_id, call_center_id)?;
@@ -419,7 +418,7 @@ pub async fn update(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let current = visible(&principal, conn, id)?;
                 if let Some(Some(site_id)) = body.site_id {
                     check_site(conn, site_id, current.call_center_id)?;
@@ -472,7 +471,7 @@ pub async fn delete(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let before = TrunkView::from(visible(&principal, conn, id)?);
                 Trunk::delete(conn, id)
                     .or_conflict("trunk_in_use", "the trunk is still referenced")?;

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -329,7 +328,7 @@ pub async fn create(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let call_center_id = if body.role == Role::SuperAdmin {
                     None
                 } else {
@@ -424,7 +423,7 @@ pub async fn update(
     let view = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let target = visible(&principal, conn, id)?;
                 let self_edit = target.id == principal.id();
                 if self_edit
@@ -504,7 +503,7 @@ pub async fn delete(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            db::write_transaction(conn, |conn| {
                 let target = visible(&principal, conn, id)?;
                 if target.id == principal.id() {
                     return Err(ApiError::conflict(
