@@ -25,6 +25,16 @@ pub enum Error {
     /// Results could not be serialized to JSON.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A name (regulatory profile, outcome, lead status, ...) that the dialer does not know.
+    #[error("unknown {what} {value:?} (expected one of: {expected})")]
+    UnknownName {
+        /// What kind of name was expected.
+        what: &'static str,
+        /// The name given.
+        value: String,
+        /// The accepted names, comma-separated.
+        expected: &'static str,
+    },
 }
 
 /// The dialer crate's result type.
