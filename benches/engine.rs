@@ -4,8 +4,10 @@
 //! Asterisk (`200 result=0` to every command), at 1, 100 and 1000 concurrent sessions with no
 //! think time, then 1000 sessions that think 0-100 ms before each reply.
 //!
-//! Prints plain `engine/...:` lines. Clients and server share one process and one tokio runtime
-//! (one worker per core), so the FastAGI numbers are for both ends on the same cores. Without
+//! Prints plain `engine/...:` lines. In the zero-think runs clients and server share one process
+//! and one tokio runtime (one worker per core), so those numbers are for both ends on the same
+//! cores. The paced run puts the server in a process of its own (this binary re-run as a bare
+//! FastAGI server), so its peak RSS is the server's alone. Without
 //! `--bench` (e.g. `cargo test --benches`) everything runs briefly as a smoke test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -298,8 +300,13 @@ fn fastagi(full: bool) {
     rt.block_on(async {
         let samples = Arc::new(Mutex::new(Samples::default()));
         let flow_samples = samples.clone();
-        let router = Router::new().route("bench", move |s: AgiSession| bench_flow(s, flow_samples.clone()));
-        let config = AgiConfig { max_sessions: 4096, ..AgiConfig::default() };
+        let router = Router::new().route("bench", move |s: AgiSession| {
+            bench_flow(s, flow_samples.clone())
+        });
+        let config = AgiConfig {
+            max_sessions: 4096,
+            ..AgiConfig::default()
+        };
         let metrics = AgiMetrics::new(&Default::default()).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -313,53 +320,139 @@ fn fastagi(full: bool) {
             report_flood(label, clients, sessions, secs, &bench.take());
         }
 
-        // Paced: the HWM is reset first so the peak below belongs to this run alone.
-        let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-        let baseline = proc_status_kib("VmRSS:").unwrap_or(0);
-        let rounds = if full { 2 } else { 1 };
-        let mut turnaround = Vec::new();
-        let started = Instant::now();
-        for round in 0..rounds {
-            let tasks: Vec<_> = (0..big)
-                .map(|i| {
-                    tokio::spawn(async move {
-                        let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((round * 100_000 + i) as u64 + 1);
-                        let mut turn = Vec::with_capacity(COMMANDS);
-                        play_call(addr, Some(&mut seed), &mut turn).await;
-                        turn
-                    })
-                })
-                .collect();
-            for t in tasks {
-                turnaround.extend(t.await.unwrap());
-            }
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let peak = proc_status_kib("VmHWM:").unwrap_or(0);
-        let mut s = bench.take();
-        s.step.sort_unstable();
-        s.round_trip.sort_unstable();
-        turnaround.sort_unstable();
-        println!(
-            "engine/agi_paced/{big}: server step p99 {:.1} µs (p50 {:.1} µs; reply decoded → next command written), client turnaround p99 {:.1} µs (reply written → next command read, think excluded), round trip incl. think p99 {:.1} ms, {:.0} rt/s over {rounds} x {big} sessions in {secs:.1} s",
-            pct(&s.step, 0.99),
-            pct(&s.step, 0.50),
-            pct(&turnaround, 0.99),
-            pct(&s.round_trip, 0.99) / 1000.0,
-            s.round_trip.len() as f64 / secs,
-        );
-        println!(
-            "engine/agi_paced/{big}: peak RSS {:.1} MiB (VmHWM{}, whole process: server + {big} in-process clients; RSS before the run {:.1} MiB)",
-            peak as f64 / 1024.0,
-            if reset { " reset before the run" } else { " since process start: clear_refs unavailable" },
-            baseline as f64 / 1024.0,
-        );
         let _ = stop.send(());
         task.await.unwrap();
+        paced(big, full).await;
+    });
+}
+
+/// Env var that turns this bench binary into a bare FastAGI server (the paced run's server
+/// process, so its peak RSS is the server's alone).
+const SERVER_ROLE: &str = "CALLPRO_BENCH_AGI_SERVER";
+
+/// The paced run: a separate server process (this binary re-run with [`SERVER_ROLE`]) and
+/// `big` clients here that think 0-100 ms before each reply, as Asterisk does while a command
+/// runs.
+async fn paced(big: usize, full: bool) {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .env(SERVER_ROLE, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let addr: SocketAddr = first.strip_prefix("listening ").unwrap().parse().unwrap();
+    let idle_kib = child_rss_kib(&child).unwrap_or(0);
+
+    let rounds = if full { 2 } else { 1 };
+    let mut turnaround = Vec::new();
+    let mut answered = 0;
+    let started = Instant::now();
+    for round in 0..rounds {
+        let tasks: Vec<_> = (0..big)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((round * 100_000 + i) as u64 + 1);
+                    let mut turn = Vec::with_capacity(COMMANDS);
+                    let n = play_call(addr, Some(&mut seed), &mut turn).await;
+                    (turn, n)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (turn, n) = t.await.unwrap();
+            turnaround.extend(turn);
+            answered += n;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    // Closing stdin asks the server for its figures.
+    drop(child.stdin.take());
+    let mut step = (0usize, f64::NAN, f64::NAN);
+    let mut hwm_kib = 0u64;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            ["steps", n, p50, p99] => {
+                step = (
+                    n.parse().unwrap(),
+                    p50.parse().unwrap(),
+                    p99.parse().unwrap(),
+                );
+            }
+            ["hwm", kib] => hwm_kib = kib.parse().unwrap(),
+            _ => {}
+        }
+    }
+    child.wait().await.unwrap();
+    turnaround.sort_unstable();
+    println!(
+        "engine/agi_paced/{big}: server step p99 {:.1} µs (p50 {:.1} µs over {} steps; reply decoded → next command written, measured in the server), client turnaround p99 {:.1} µs (reply written → next command read, think excluded), {:.0} rt/s over {rounds} x {big} sessions in {secs:.1} s",
+        step.2,
+        step.1,
+        step.0,
+        pct(&turnaround, 0.99),
+        answered as f64 / secs,
+    );
+    println!(
+        "engine/agi_paced/{big}: server peak RSS {:.1} MiB (VmHWM of the server process alone, clients in another process; {:.1} MiB idle before the run)",
+        hwm_kib as f64 / 1024.0,
+        idle_kib as f64 / 1024.0,
+    );
+}
+
+fn child_rss_kib(child: &tokio::process::Child) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The server process of the paced run: serves the bench flow on an ephemeral port, prints
+/// `listening ADDR`, and when stdin closes prints `steps N P50_NS P99_NS` and `hwm KIB`.
+fn agi_server_process() {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let samples = Arc::new(Mutex::new(Samples::default()));
+        let flow_samples = samples.clone();
+        let router = Router::new().route("bench", move |s: AgiSession| {
+            bench_flow(s, flow_samples.clone())
+        });
+        let config = AgiConfig {
+            max_sessions: 4096,
+            ..AgiConfig::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("listening {}", listener.local_addr().unwrap());
+        let stop = async {
+            let mut sink = Vec::new();
+            let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+        };
+        AgiServer::new(config).run(listener, router, stop).await;
+        let mut steps = std::mem::take(&mut samples.lock().unwrap().step);
+        steps.sort_unstable();
+        println!(
+            "steps {} {:.1} {:.1}",
+            steps.len(),
+            pct(&steps, 0.50),
+            pct(&steps, 0.99)
+        );
+        println!("hwm {}", proc_status_kib("VmHWM:").unwrap_or(0));
     });
 }
 
 fn main() {
+    if std::env::var_os(SERVER_ROLE).is_some() {
+        return agi_server_process();
+    }
     // `cargo bench` passes --bench; anything else (cargo test --benches) is a quick smoke run.
     let full = std::env::args().any(|a| a == "--bench");
     let mut criterion = Criterion::default().configure_from_args();

@@ -43,6 +43,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render Asterisk's configuration (pjsip, dialplan, ConfBridge, AMI) from the database.
+    AsteriskConfig {
+        /// Directory to write `pjsip.conf`, `extensions.conf`, `confbridge.conf` and
+        /// `manager.conf` into (created if missing).
+        #[arg(long, default_value = "asterisk-rendered")]
+        out: PathBuf,
+        /// `host:port` Asterisk reaches callpro's FastAGI server at (default: `agi.bind`, with
+        /// an unspecified address replaced by 127.0.0.1).
+        #[arg(long)]
+        agi_address: Option<String>,
+        /// Render only this call center's trunks and agents.
+        #[arg(long)]
+        call_center: Option<i64>,
+    },
     /// Manage users from the command line.
     User {
         #[command(subcommand)]
@@ -117,6 +131,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => create_user(config, command),
+        Command::AsteriskConfig {
+            out,
+            agi_address,
+            call_center,
+        } => asterisk_config(config, &out, agi_address, call_center),
         Command::Simulate { .. } => Ok(()),
     }
 }
@@ -178,6 +197,84 @@ fn create_user(config: Config, command: UserCommand) -> anyhow::Result<()> {
         println!("password: {password}");
     }
     Ok(())
+}
+
+fn asterisk_config(
+    config: Config,
+    out: &std::path::Path,
+    agi_address: Option<String>,
+    call_center_id: Option<i64>,
+) -> anyhow::Result<()> {
+    use callpro_api::asterisk::{self, RenderOptions};
+    let agi_address = match agi_address {
+        Some(a) => a,
+        None => {
+            let bind: std::net::SocketAddr = config
+                .agi
+                .bind
+                .parse()
+                .with_context(|| format!("agi.bind {:?} is not an address", config.agi.bind))?;
+            let ip = if bind.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                bind.ip()
+            };
+            std::net::SocketAddr::new(ip, bind.port()).to_string()
+        }
+    };
+    let ami_account = match &config.ami.url {
+        Some(url) => {
+            let ami = callpro_engine::ami::AmiConfig::from_url(url.expose())?;
+            Some((ami.username.clone(), ami.secret.expose().to_owned()))
+        }
+        None => None,
+    };
+    let secrets = callpro_api::crypto::SecretBox::from_config(&config.secrets)?;
+    let db = Db::connect(&config.database)?;
+    db.migrate()?;
+    let mut conn = db.get()?;
+    let rendered = asterisk::render(
+        &mut conn,
+        &secrets,
+        &RenderOptions {
+            agi_address,
+            ami_account,
+            call_center_id,
+        },
+    )?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for file in &rendered.files {
+        let path = out.join(file.name);
+        write_file(&path, &file.contents, file.secret)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "{} trunk(s), {} agent endpoint(s), {} new agent SIP password(s)",
+        rendered.trunks, rendered.agents, rendered.generated_secrets
+    );
+    Ok(())
+}
+
+/// Writes a file; files holding passwords are readable by their owner only.
+fn write_file(path: &std::path::Path, contents: &str, secret: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents.as_bytes())
 }
 
 fn simulate(scenario: &str, policy: &str, seeds: &str, json: bool) -> anyhow::Result<()> {

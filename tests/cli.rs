@@ -132,3 +132,43 @@ fn simulate_prints_the_pace1_scorecard() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
 }
+
+#[test]
+fn asterisk_config_writes_the_files_with_secrets_kept_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = callpro(dir.path())
+        .env(
+            "CALLPRO_AMI_URL",
+            "ami://dialer:s3cret-ami@asterisk.test:5038",
+        )
+        .env("CALLPRO_AGI_BIND", "0.0.0.0:4573")
+        .args(["asterisk-config", "--out", "rendered"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 trunk(s), 0 agent endpoint(s)"),
+        "{stdout}"
+    );
+    let rendered = dir.path().join("rendered");
+    for name in ["pjsip.conf", "manager.conf"] {
+        let meta = std::fs::metadata(rendered.join(name)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    for name in ["extensions.conf", "confbridge.conf"] {
+        assert!(rendered.join(name).is_file(), "{name}");
+    }
+    let manager = std::fs::read_to_string(rendered.join("manager.conf")).unwrap();
+    assert!(
+        manager.contains("[dialer]\nsecret = s3cret-ami\n"),
+        "{manager}"
+    );
+    let extensions = std::fs::read_to_string(rendered.join("extensions.conf")).unwrap();
+    assert!(extensions.contains("CALLPRO_AGI = agi://127.0.0.1:4573\n"));
+}

@@ -29,6 +29,14 @@ pub enum Resource {
     Call,
     /// Supervising others: spying on calls, forcing pauses and logouts.
     Supervision,
+    /// Outbound campaigns, their lifecycle, leads imports and statistics.
+    Campaign,
+    /// Qualifications (dispositions) and their groups.
+    Qualification,
+    /// Leads.
+    Lead,
+    /// Do-not-call numbers (internal list and national opposition lists).
+    Dnc,
 }
 
 /// What is being done.
@@ -60,8 +68,16 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
         (Role::Owner | Role::Supervisor, Supervision, _) => true,
         // Everyone in a call center works the phones.
         (Role::Owner | Role::Supervisor | Role::Agent, AgentSession | Call, _) => true,
-        // Agents see only themselves and the center and site they work in.
+        // Owners run the dialer; supervisors operate campaigns (start, pause, import, boost)
+        // and maintain the do-not-call list, but do not create or delete campaigns.
+        (Role::Owner, Campaign | Qualification | Lead | Dnc, _) => true,
+        (Role::Supervisor, Campaign | Lead, List | Read | Update) => true,
+        (Role::Supervisor, Dnc, List | Read | Create) => true,
+        (Role::Supervisor, Qualification, List | Read) => true,
+        // Agents see only themselves and the center and site they work in, and the
+        // qualifications they choose from.
         (Role::Agent, CallCenter | Site | User, Read) => true,
+        (Role::Agent, Qualification, List | Read) => true,
         _ => false,
     }
 }

@@ -8,6 +8,7 @@
 //! [`server::start`] serves it. The binary in `src/main.rs` is a thin shell around both.
 
 pub mod admin;
+pub mod asterisk;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -22,6 +23,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod models;
 pub mod openapi;
+pub mod outbound;
 pub mod routes;
 pub mod secret;
 pub mod server;

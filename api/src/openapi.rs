@@ -6,8 +6,10 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, FieldError};
 use crate::handlers::{
-    agent_session, audit, auth, call_centers, calls, groups, health, live, me, sites, trunks, users,
+    agent_session, audit, auth, call_centers, calls, campaigns, groups, health, leads, live, me,
+    sites, trunks, users,
 };
+use crate::handlers::{dnc, qualifications, qualify};
 
 struct Security;
 
@@ -40,15 +42,23 @@ impl Modify for Security {
         me::get, me::change_password, me::mfa_enroll, me::mfa_activate, me::mfa_disable,
         call_centers::list, call_centers::get, call_centers::create, call_centers::update, call_centers::delete,
         sites::list, sites::get, sites::create, sites::update, sites::delete,
-        users::list, users::get, users::create, users::update, users::delete,
+        users::list, users::get, users::create, users::update, users::delete, users::rotate_sip_secret,
         groups::list, groups::get, groups::create, groups::update, groups::delete,
         groups::members, groups::add_member, groups::remove_member,
         trunks::list, trunks::get, trunks::create, trunks::update, trunks::delete,
         live::calls, live::agents, live::queues, live::trunks,
         agent_session::login, agent_session::ready, agent_session::pause, agent_session::logout,
         agent_session::force_pause, agent_session::force_logout,
-        calls::create, calls::hangup, calls::transfer, calls::spy,
+        calls::create, calls::hangup, calls::transfer, calls::spy, qualify::qualify,
         audit::list,
+        campaigns::list, campaigns::get, campaigns::create, campaigns::update, campaigns::delete,
+        campaigns::start, campaigns::pause, campaigns::resume, campaigns::stop, campaigns::boost,
+        leads::list, leads::import,
+        qualifications::list_groups, qualifications::get_group, qualifications::create_group,
+        qualifications::update_group, qualifications::delete_group,
+        qualifications::list, qualifications::get, qualifications::create,
+        qualifications::update, qualifications::delete,
+        dnc::list, dnc::get, dnc::create, dnc::delete, dnc::import,
     ),
     components(schemas(ErrorBody, FieldError)),
     modifiers(&Security),
@@ -64,6 +74,8 @@ impl Modify for Security {
         (name = "agents", description = "Agent sessions and their supervision"),
         (name = "calls", description = "Click-to-call, hang-up, transfer, supervision"),
         (name = "audit", description = "Read-only audit trail"),
+        (name = "qualifications", description = "Call outcomes agents pick, and their groups"),
+        (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -4,8 +4,10 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    agent_session, audit, auth, call_centers, calls, groups, health, live, me, sites, trunks, users,
+    agent_session, audit, auth, call_centers, calls, campaigns, groups, health, leads, live, me,
+    sites, trunks, users,
 };
+use crate::handlers::{dnc, qualifications, qualify};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -71,6 +73,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(users::delete)),
         )
         .service(
+            resource("/api/users/{id}/sip-secret").route(web::post().to(users::rotate_sip_secret)),
+        )
+        .service(
+            resource("/api/campaigns")
+                .route(web::get().to(campaigns::list))
+                .route(web::post().to(campaigns::create)),
+        )
+        .service(
+            resource("/api/campaigns/{id}")
+                .route(web::get().to(campaigns::get))
+                .route(web::patch().to(campaigns::update))
+                .route(web::delete().to(campaigns::delete)),
+        )
+        .service(resource("/api/campaigns/{id}/start").route(web::post().to(campaigns::start)))
+        .service(resource("/api/campaigns/{id}/pause").route(web::post().to(campaigns::pause)))
+        .service(resource("/api/campaigns/{id}/resume").route(web::post().to(campaigns::resume)))
+        .service(resource("/api/campaigns/{id}/stop").route(web::post().to(campaigns::stop)))
+        .service(resource("/api/campaigns/{id}/boost").route(web::post().to(campaigns::boost)))
+        .service(resource("/api/campaigns/{id}/leads").route(web::get().to(leads::list)))
+        .service(resource("/api/campaigns/{id}/leads/import").route(web::post().to(leads::import)))
+        .service(
             resource("/api/groups")
                 .route(web::get().to(groups::list))
                 .route(web::post().to(groups::create)),
@@ -102,6 +125,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(trunks::update))
                 .route(web::delete().to(trunks::delete)),
         )
+        // Outbound dialing: qualifications and the do-not-call list
+        .service(
+            resource("/api/qualification-groups")
+                .route(web::get().to(qualifications::list_groups))
+                .route(web::post().to(qualifications::create_group)),
+        )
+        .service(
+            resource("/api/qualification-groups/{id}")
+                .route(web::get().to(qualifications::get_group))
+                .route(web::patch().to(qualifications::update_group))
+                .route(web::delete().to(qualifications::delete_group)),
+        )
+        .service(
+            resource("/api/qualifications")
+                .route(web::get().to(qualifications::list))
+                .route(web::post().to(qualifications::create)),
+        )
+        .service(
+            resource("/api/qualifications/{id}")
+                .route(web::get().to(qualifications::get))
+                .route(web::patch().to(qualifications::update))
+                .route(web::delete().to(qualifications::delete)),
+        )
+        .service(
+            resource("/api/dnc")
+                .route(web::get().to(dnc::list))
+                .route(web::post().to(dnc::create)),
+        )
+        // Before `/api/dnc/{id}`, which would otherwise take `import` for an id.
+        .service(
+            resource("/api/dnc/import")
+                .app_data(dnc::import_payload_config())
+                .route(web::post().to(dnc::import)),
+        )
+        .service(
+            resource("/api/dnc/{id}")
+                .route(web::get().to(dnc::get))
+                .route(web::delete().to(dnc::delete)),
+        )
         // Live supervision and call control
         .service(resource("/api/live/calls").route(web::get().to(live::calls)))
         .service(resource("/api/live/agents").route(web::get().to(live::agents)))
@@ -126,6 +188,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/calls/{id}").route(web::delete().to(calls::hangup)))
         .service(resource("/api/calls/{id}/transfer").route(web::post().to(calls::transfer)))
         .service(resource("/api/calls/{id}/spy").route(web::post().to(calls::spy)))
+        .service(resource("/api/calls/{id}/qualify").route(web::post().to(qualify::qualify)))
         // Audit trail (read-only)
         .service(resource("/api/audit").route(web::get().to(audit::list)));
 }

@@ -13,3 +13,15 @@ pub enum DbConn {
     /// PostgreSQL, the production backend.
     Pg(PgConnection),
 }
+
+/// Runs `$body` with `$c` bound to the concrete backend connection, for the few statements
+/// `MultiConnection` cannot express (multi-row `INSERT`). Both arms compile the same code.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}

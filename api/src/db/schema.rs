@@ -144,7 +144,138 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Sealed SIP passwords of the users who carry a phone (one row per user).
+    agent_sip_secrets (user_id) {
+        user_id -> BigInt,
+        secret_enc -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Named sets of qualifications a campaign offers its agents.
+    qualification_groups (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Call outcomes an agent can set (dispositions).
+    qualifications (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        group_id -> BigInt,
+        code -> Text,
+        label -> Text,
+        kind -> Text,
+        is_final -> Bool,
+        retry_delay_secs -> Nullable<Integer>,
+        max_attempts -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Outbound campaigns; `settings` is `CampaignSettings` as JSON.
+    campaigns (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        priority -> Integer,
+        mode -> Text,
+        status -> Text,
+        caller_id -> Nullable<Text>,
+        qualification_group_id -> Nullable<BigInt>,
+        script -> Nullable<Text>,
+        settings -> Text,
+        boost_pct -> Double,
+        boost_until -> Nullable<Timestamp>,
+        runner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        stopped_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Agent groups staffing a campaign.
+    campaign_agent_groups (campaign_id, group_id) {
+        campaign_id -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// People to call (campaign leads) or to confirm (web-form leads).
+    leads (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        campaign_id -> Nullable<BigInt>,
+        phone -> Text,
+        region -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        fields -> Text,
+        priority -> Integer,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every dial attempt with its outcome: the legal record and the abandonment ledgers.
+    call_attempts (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        campaign_id -> Nullable<BigInt>,
+        lead_id -> Nullable<BigInt>,
+        phone -> Text,
+        call_ref -> Text,
+        trunk -> Nullable<Text>,
+        agent_user_id -> Nullable<BigInt>,
+        started_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        connected_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        amd_result -> Nullable<Text>,
+        qualification_id -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        refusal -> Bool,
+    }
+}
+
+diesel::table! {
+    /// Numbers never to call: the internal list and national opposition lists (Bloctel).
+    dnc_numbers (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        phone -> Text,
+        source -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> call_centers (call_center_id));
+diesel::joinable!(agent_sip_secrets -> users (user_id));
 diesel::joinable!(sip_trunks -> call_centers (call_center_id));
 diesel::joinable!(sip_trunks -> sites (site_id));
 diesel::joinable!(users -> call_centers (call_center_id));
@@ -155,7 +286,23 @@ diesel::joinable!(agent_group_members -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::joinable!(qualifications -> qualification_groups (group_id));
+diesel::joinable!(campaigns -> qualification_groups (qualification_group_id));
+diesel::joinable!(campaign_agent_groups -> campaigns (campaign_id));
+diesel::joinable!(campaign_agent_groups -> agent_groups (group_id));
+diesel::joinable!(leads -> campaigns (campaign_id));
+diesel::joinable!(call_attempts -> leads (lead_id));
+diesel::joinable!(call_attempts -> qualifications (qualification_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    qualification_groups,
+    qualifications,
+    campaigns,
+    campaign_agent_groups,
+    leads,
+    call_attempts,
+    dnc_numbers,
+    agent_sip_secrets,
     call_centers,
     sites,
     users,

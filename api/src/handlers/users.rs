@@ -531,3 +531,72 @@ pub async fn delete(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// A freshly issued SIP password, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SipSecretView {
+    /// The user.
+    pub user_id: i64,
+    /// Their SIP extension: also the SIP user name of their phone.
+    pub extension: String,
+    /// The new SIP password. Stored sealed; render Asterisk's configuration again
+    /// (`callpro asterisk-config`) for it to take effect.
+    pub secret: String,
+}
+
+/// Issues a new SIP password for a user's phone (the old one stops working once Asterisk's
+/// configuration is rendered again). Users may rotate their own; owners and super admins
+/// anyone's they manage.
+#[utoipa::path(post, path = "/api/users/{id}/sip-secret", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = SipSecretView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn rotate_sip_secret(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<web::Json<SipSecretView>, ApiError> {
+    let id = id.into_inner();
+    if id != principal.id() {
+        principal.require(Resource::User, Action::Update)?;
+    }
+    let secrets = state.secrets.clone();
+    let view = state
+        .db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let target = visible(&principal, conn, id)?;
+                if target.id != principal.id() && !principal.may_assign(target.role()) {
+                    return Err(ApiError::Forbidden);
+                }
+                let Some(extension) = target.sip_extension.clone() else {
+                    return Err(ApiError::conflict(
+                        "no_extension",
+                        "this user has no SIP extension",
+                    ));
+                };
+                let secret = crate::asterisk::rotate_sip_secret(conn, &secrets, id)?;
+                audit::record(
+                    conn,
+                    Some(&principal),
+                    Change {
+                        action: "user.sip_secret.rotate",
+                        entity: ENTITY,
+                        entity_id: id.to_string(),
+                        call_center_id: target.call_center_id,
+                        before: None::<&serde_json::Value>,
+                        after: Some(&serde_json::json!({ "extension": extension })),
+                    },
+                )?;
+                Ok(SipSecretView {
+                    user_id: id,
+                    extension,
+                    secret,
+                })
+            })
+        })
+        .await?;
+    Ok(web::Json(view))
+}

@@ -4,7 +4,11 @@
 
 pub mod audit;
 pub mod call_center;
+pub mod campaign;
+pub mod dnc;
 pub mod group;
+pub mod lead;
+pub mod qualification;
 pub mod settings;
 pub mod site;
 pub mod trunk;
