@@ -5,7 +5,7 @@
 set -euo pipefail
 seconds="${1:-30}"
 cd "$(dirname "$0")/.."
-targets=(ami_decode agi_env agi_reply)
+targets=(ami_decode agi_env agi_reply lead_import)
 cargo +nightly fuzz build
 for target in "${targets[@]}"; do
     echo "fuzz: ${target} for ${seconds}s"

@@ -423,3 +423,62 @@ async fn import_options_and_whole_file_errors() {
     let (status, _) = import(&s, 999_999, "", "phone\n0612345678\n").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn stats_count_the_ledgers_per_window() {
+    use callpro_api::db::schema::call_attempts;
+    use diesel::prelude::*;
+    let s = setup().await;
+    let id = campaign(&s, json!({})).await["id"].as_i64().unwrap();
+    let cc = s.cc;
+    s.app
+        .state
+        .db
+        .run(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            let rows = [
+                ("human", 1),
+                ("human", 2),
+                ("human", 3),
+                ("abandoned", 4),
+                ("machine", 5),
+                ("no_answer", 6),
+                ("abandoned", 40 * 24 * 60),
+            ];
+            for (i, (outcome, minutes_ago)) in rows.into_iter().enumerate() {
+                diesel::insert_into(call_attempts::table)
+                    .values((
+                        call_attempts::call_center_id.eq(cc),
+                        call_attempts::campaign_id.eq(id),
+                        call_attempts::phone.eq("+33600000001"),
+                        call_attempts::call_ref.eq(format!("c{i}")),
+                        call_attempts::started_at.eq(now - chrono::Duration::minutes(minutes_ago)),
+                        call_attempts::outcome.eq(outcome),
+                        call_attempts::refusal.eq(false),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let stats = body(
+        s.app
+            .get(&format!("/api/campaigns/{id}/stats"), &s.admin)
+            .await,
+    )
+    .await;
+    assert_eq!(stats["governing_window"], "24h", "{stats}");
+    assert_eq!(stats["abandon_cap_pct"], 3.0);
+    let day = &stats["windows"][0];
+    assert_eq!(day["window"], "24h");
+    assert_eq!(day["dials"], 6);
+    assert_eq!(day["live_answered"], 4);
+    assert_eq!(day["abandons"], 1);
+    assert_eq!(day["machines"], 1);
+    assert_eq!(day["abandon_rate_pct"], 25.0);
+    let life = &stats["windows"][2];
+    assert_eq!(life["dials"], 7);
+    assert_eq!(life["abandons"], 2);
+    assert_eq!(stats["status"], "draft");
+}

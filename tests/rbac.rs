@@ -478,3 +478,237 @@ async fn nobody_edits_their_own_role_or_escalates() {
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 }
+
+/// Dialer objects of one tenant.
+struct Dialer {
+    quals: i64,
+    qual: i64,
+    campaign: i64,
+    dnc: i64,
+}
+
+async fn dialer_objects(w: &World, t: &Tenant, name: &str) -> Dialer {
+    let admin = w.token("super_admin");
+    let id = |v: Value| v["id"].as_i64().unwrap();
+    let quals = id(body(
+        w.app
+            .post(
+                "/api/qualification-groups",
+                admin,
+                json!({"call_center_id": t.cc, "name": "Sales"}),
+            )
+            .await,
+    )
+    .await);
+    let qual = id(body(
+        w.app
+            .post(
+                "/api/qualifications",
+                admin,
+                json!({"group_id": quals, "code": "SALE", "label": "Sale", "kind": "positive"}),
+            )
+            .await,
+    )
+    .await);
+    let campaign = id(body(
+        w.app
+            .post(
+                "/api/campaigns",
+                admin,
+                json!({"call_center_id": t.cc, "name": name, "mode": "progressive"}),
+            )
+            .await,
+    )
+    .await);
+    let dnc = id(body(
+        w.app
+            .post(
+                "/api/dnc",
+                admin,
+                json!({"call_center_id": t.cc, "phone": "0612345678"}),
+            )
+            .await,
+    )
+    .await);
+    Dialer {
+        quals,
+        qual,
+        campaign,
+        dnc,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_on_the_dialer_endpoints_in_both_tenants() {
+    let w = world().await;
+    let a = dialer_objects(&w, &w.a, "Alpha winter").await;
+    let b = dialer_objects(&w, &w.b, "Bravo winter").await;
+    let reads: Vec<Row> = vec![
+        (
+            Method::GET,
+            "/api/campaigns".into(),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/campaigns/{}", a.campaign),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/campaigns/{}/stats", a.campaign),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/campaigns/{}/leads", a.campaign),
+            None,
+            [200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/qualification-groups/{}", a.quals),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/qualifications/{}", a.qual),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (Method::GET, "/api/dnc".into(), None, [200, 200, 200, 403]),
+        (
+            Method::GET,
+            format!("/api/dnc/{}", a.dnc),
+            None,
+            [200, 200, 200, 403],
+        ),
+        // The other tenant's objects do not exist for anyone bound to tenant A.
+        (
+            Method::GET,
+            format!("/api/campaigns/{}", b.campaign),
+            None,
+            [200, 404, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/campaigns/{}/stats", b.campaign),
+            None,
+            [200, 404, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/campaigns/{}/leads", b.campaign),
+            None,
+            [200, 404, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/qualification-groups/{}", b.quals),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/qualifications/{}", b.qual),
+            None,
+            [200, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/dnc/{}", b.dnc),
+            None,
+            [200, 404, 404, 403],
+        ),
+    ];
+    check(&w, reads).await;
+    drop(w);
+
+    // Writes: each role on a fresh world.
+    let mut failures = Vec::new();
+    for (i, role) in ROLES.iter().enumerate() {
+        let w = world().await;
+        let a = dialer_objects(&w, &w.a, "Alpha winter").await;
+        let b = dialer_objects(&w, &w.b, "Bravo winter").await;
+        let rows: Vec<Row> = vec![
+            (
+                Method::PATCH,
+                format!("/api/campaigns/{}", b.campaign),
+                Some(json!({"priority": 3})),
+                [200, 404, 404, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/qualifications/{}", b.qual),
+                Some(json!({"label": "X"})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/dnc/{}", b.dnc),
+                None,
+                [204, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/campaigns".into(),
+                Some(json!({"name": "New", "mode": "preview", "call_center_id": w.a.cc})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/campaigns/{}", a.campaign),
+                Some(json!({"priority": 3})),
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::POST,
+                format!("/api/campaigns/{}/stop", a.campaign),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::POST,
+                "/api/qualifications".into(),
+                Some(json!({"group_id": a.quals, "code": "NO", "label": "No", "kind": "negative"})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/dnc".into(),
+                Some(json!({"call_center_id": w.a.cc, "phone": "0612345679"})),
+                [201, 201, 201, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/dnc/{}", a.dnc),
+                None,
+                [204, 204, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/campaigns/{}", a.campaign),
+                None,
+                [204, 204, 403, 403],
+            ),
+        ];
+        for (method, path, payload, expected) in rows {
+            let got = w.status(role, method.clone(), &path, payload).await;
+            if got.as_u16() != expected[i] {
+                failures.push(format!(
+                    "{role} {method} {path}: expected {}, got {got}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "dialer authorization matrix:\n{}",
+        failures.join("\n")
+    );
+}

@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, FieldError};
 use crate::handlers::{
-    agent_session, audit, auth, call_centers, calls, campaigns, groups, health, leads, live, me,
-    sites, trunks, users,
+    agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
+    leads, live, me, sites, trunks, users,
 };
 use crate::handlers::{dnc, qualifications, qualify};
 
@@ -53,7 +53,7 @@ impl Modify for Security {
         audit::list,
         campaigns::list, campaigns::get, campaigns::create, campaigns::update, campaigns::delete,
         campaigns::start, campaigns::pause, campaigns::resume, campaigns::stop, campaigns::boost,
-        leads::list, leads::import,
+        campaign_stats::stats, leads::list, leads::import,
         qualifications::list_groups, qualifications::get_group, qualifications::create_group,
         qualifications::update_group, qualifications::delete_group,
         qualifications::list, qualifications::get, qualifications::create,

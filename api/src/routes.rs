@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    agent_session, audit, auth, call_centers, calls, campaigns, groups, health, leads, live, me,
-    sites, trunks, users,
+    agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
+    leads, live, me, sites, trunks, users,
 };
 use crate::handlers::{dnc, qualifications, qualify};
 use crate::openapi;
@@ -91,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/campaigns/{id}/resume").route(web::post().to(campaigns::resume)))
         .service(resource("/api/campaigns/{id}/stop").route(web::post().to(campaigns::stop)))
         .service(resource("/api/campaigns/{id}/boost").route(web::post().to(campaigns::boost)))
+        .service(resource("/api/campaigns/{id}/stats").route(web::get().to(campaign_stats::stats)))
         .service(resource("/api/campaigns/{id}/leads").route(web::get().to(leads::list)))
         .service(resource("/api/campaigns/{id}/leads/import").route(web::post().to(leads::import)))
         .service(

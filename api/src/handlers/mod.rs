@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod call_centers;
 pub mod calls;
+pub mod campaign_stats;
 pub mod campaigns;
 pub mod dnc;
 pub mod groups;
