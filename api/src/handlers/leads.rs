@@ -25,8 +25,6 @@ use crate::state::AppState;
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Line errors listed in the answer; the count covers all of them.
 pub const MAX_REPORTED_ERRORS: usize = 10_000;
-/// Leads written per statement batch.
-const BATCH: usize = 1_000;
 
 /// A lead as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -401,10 +399,7 @@ pub async fn import(
                     "a stopped campaign takes no new leads",
                 ));
             }
-            let mut written = 0;
-            for batch in fresh.chunks(BATCH) {
-                written += Lead::insert_batch(conn, batch)?;
-            }
+            let written = Lead::insert_batch(conn, &fresh)?;
             report.imported = written as u64;
             report.already_in_campaign = (fresh.len() - written) as u64;
             audit::record(

@@ -125,13 +125,10 @@ pub async fn qualify(
         ));
     }
     let now = Utc::now();
-    let principal_for_tx = principal.clone();
     let (outcome, agent) = state
         .db
         .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                apply(conn, &principal_for_tx, &call_ref, &body, now)
-            })
+            db::write_transaction(conn, |conn| apply(conn, &principal, &call_ref, &body, now))
         })
         .await?;
     if let Some(agent) = agent {

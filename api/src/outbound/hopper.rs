@@ -243,21 +243,3 @@ pub fn claim(
         })
     })
 }
-
-/// Gives claimed leads back without an attempt (the dial was not placed).
-pub fn release(conn: &mut DbConn, runner: &str, ids: &[i64]) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in ids.chunks(IN_CHUNK) {
-        n += diesel::update(
-            leads::table
-                .filter(leads::id.eq_any(chunk))
-                .filter(leads::claimed_by.eq(runner)),
-        )
-        .set((
-            leads::claimed_by.eq(None::<String>),
-            leads::claimed_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    }
-    Ok(n)
-}
