@@ -36,11 +36,13 @@ where
             Ok::<(), HandlerError>(())
         }
     };
-    let server = TestServer::start(Router::new().route(route, handler), AgiConfig::default()).await;
+    let mut server =
+        TestServer::start(Router::new().route(route, handler), AgiConfig::default()).await;
     let Some(cap) = load_captures("agi").into_iter().find(|c| c.name == name) else {
         eprintln!("note: capture {name} absent; skipped");
         return server;
     };
+    server.replayed = true;
     let client = tokio::spawn(play_asterisk(server.addr, cap));
     let verdict = tokio::time::timeout(PATIENCE, verdicts.recv()).await;
     if let Ok(Some(Err(panic))) = verdict {
@@ -156,7 +158,9 @@ async fn basic(mut s: AgiSession) {
 #[tokio::test]
 async fn basic_session_covers_every_reply_form() {
     let server = replay("agi-session-basic", "/test", basic).await;
-    assert_eq!(server.metrics.sessions_total.get(), 1);
+    if server.replayed {
+        assert_eq!(server.metrics.sessions_total.get(), 1);
+    }
 }
 
 #[tokio::test]
@@ -227,7 +231,9 @@ async fn hangup_before_a_reply_is_absorbed_and_stops_media() {
         },
     )
     .await;
-    assert_eq!(server.metrics.hangups_total.get(), 1);
+    if server.replayed {
+        assert_eq!(server.metrics.hangups_total.get(), 1);
+    }
 }
 
 #[tokio::test]
