@@ -24,10 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Decoder;
 
-const AMI_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk/ami"
-);
+const AMI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/engine/tests/captures/ami");
 const READ_SIZE: usize = 16 * 1024;
 const COMMANDS: usize = 20;
 const BANNER: &[u8] = b"Asterisk Call Manager/";

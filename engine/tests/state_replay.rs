@@ -13,19 +13,19 @@ use fixtures::{decode_ami, load_captures};
 
 const T0: u64 = 1_795_441_000_000;
 
-/// The messages Asterisk sent in capture `name`; `None` when the fixtures are absent.
-fn messages(name: &str) -> Option<Vec<Message>> {
-    let cap = load_captures("ami").into_iter().find(|c| c.name == name)?;
-    let frames = decode_ami(&cap.in_chunks());
-    Some(
-        frames
-            .into_iter()
-            .filter_map(|f| match f {
-                AmiFrame::Message(m) => Some(m),
-                AmiFrame::Banner(_) => None,
-            })
-            .collect(),
-    )
+/// The messages Asterisk sent in capture `name`.
+fn messages(name: &str) -> Vec<Message> {
+    let cap = load_captures("ami")
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("capture {name} is missing"));
+    decode_ami(&cap.in_chunks())
+        .into_iter()
+        .filter_map(|f| match f {
+            AmiFrame::Message(m) => Some(m),
+            AmiFrame::Banner(_) => None,
+        })
+        .collect()
 }
 
 /// Applies every message, 10 ms apart; returns the changes.
@@ -42,9 +42,7 @@ fn count(events: &[LiveEvent], f: impl Fn(&LiveEvent) -> bool) -> usize {
 
 #[test]
 fn originate_through_trunk_answered_bridged_then_normal_clearing() {
-    let Some(msgs) = messages("ami-originate-trunk-answer") else {
-        return;
-    };
+    let msgs = messages("ami-originate-trunk-answer");
     let mut state = LiveState::new(LiveStateConfig::default());
     let events = replay(&mut state, &msgs);
 
@@ -134,9 +132,7 @@ fn originate_through_trunk_answered_bridged_then_normal_clearing() {
 
 #[test]
 fn originate_through_trunk_busy() {
-    let Some(msgs) = messages("ami-originate-trunk-busy") else {
-        return;
-    };
+    let msgs = messages("ami-originate-trunk-busy");
     let mut state = LiveState::new(LiveStateConfig::default());
     replay(&mut state, &msgs);
     let calls = state.calls();
@@ -157,9 +153,7 @@ fn originate_through_trunk_busy() {
 
 #[test]
 fn inbound_call_from_the_paris_gateway_hangs_up() {
-    let Some(msgs) = messages("ami-inbound-call") else {
-        return;
-    };
+    let msgs = messages("ami-inbound-call");
     let mut state = LiveState::new(LiveStateConfig::default());
     let mut tenants = TenantResolver::new();
     tenants.set_trunk("yeastar-paris", 3);
@@ -194,9 +188,7 @@ fn inbound_call_from_the_paris_gateway_hangs_up() {
 /// The agent on `PJSIP/agent1002` after each queue member event of the capture.
 #[test]
 fn queue_member_added_paused_for_lunch_unpaused_removed() {
-    let Some(msgs) = messages("ami-queue-ops") else {
-        return;
-    };
+    let msgs = messages("ami-queue-ops");
     let mut state = LiveState::new(LiveStateConfig::default());
     let mut seen = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
@@ -227,9 +219,7 @@ fn queue_member_added_paused_for_lunch_unpaused_removed() {
 
 #[test]
 fn resync_from_core_show_channels_and_queue_status() {
-    let Some(msgs) = messages("ami-eventlist") else {
-        return;
-    };
+    let msgs = messages("ami-eventlist");
     let list = |id: &str| -> Vec<Message> {
         msgs.iter()
             .filter(|m| m.is_event() && m.action_id() == Some(id))
@@ -298,7 +288,7 @@ fn resync_from_core_show_channels_and_queue_status() {
 #[test]
 fn every_capture_leaves_no_call_dangling() {
     for cap in load_captures("ami") {
-        let msgs = messages(&cap.name).unwrap();
+        let msgs = messages(&cap.name);
         let mut state = LiveState::new(LiveStateConfig::default());
         replay(&mut state, &msgs);
         for call in state.calls() {

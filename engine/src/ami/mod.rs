@@ -5,7 +5,7 @@
 //!
 //! The protocol layer (codec, message, event) is pure functions over bytes; the I/O lives in
 //! `login`, `connection` and `resync`. See `shared/design/PROTOCOLS.md` for the wire facts this
-//! follows and `shared/fixtures/asterisk/ami` for the captures it is tested against.
+//! follows and `engine/tests/captures/ami` for the captures it is tested against.
 
 pub mod client;
 pub mod codec;

@@ -26,8 +26,6 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub status: AgiStatus,
     pub metrics: AgiMetrics,
-    /// Whether a recorded capture was played against the server (false when it is absent).
-    pub replayed: bool,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -51,7 +49,6 @@ impl TestServer {
             addr,
             status,
             metrics,
-            replayed: false,
             stop: Some(stop),
             task,
         }

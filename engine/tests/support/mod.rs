@@ -1,5 +1,5 @@
 //! A scripted AMI peer for the client tests: it replays the real Asterisk captures of
-//! `shared/fixtures/asterisk/ami` over a loopback socket.
+//! `engine/tests/captures/ami` over a loopback socket.
 //!
 //! A capture becomes a [`Script`]: `in` chunks are written at their recorded boundaries, `out`
 //! records wait for the client to write an action of the same name. The recorded ActionID of
