@@ -36,8 +36,7 @@ where
             Ok::<(), HandlerError>(())
         }
     };
-    let server =
-        TestServer::start(Router::new().route(route, handler), AgiConfig::default()).await;
+    let server = TestServer::start(Router::new().route(route, handler), AgiConfig::default()).await;
     let cap = load_captures("agi")
         .into_iter()
         .find(|c| c.name == name)
