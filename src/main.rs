@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use callpro_api::config::Config;
 use callpro_api::db::Db;
 use callpro_api::models::user::Role;
+use callpro_api::outbound::DialerConfig;
 use callpro_api::{server, telemetry};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -156,10 +157,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let dialer = callpro_api::outbound::runtime::spawn(state.clone(), DialerConfig::default());
+    if dialer.is_none() {
+        tracing::info!("no Asterisk connection configured: campaigns are not dialed");
+    }
     let server = server::start(state, listener, true)?;
     tracing::info!(url = %public_url, "callpro is listening");
     println!("callpro listening on {public_url}");
     server.await?;
+    if let Some(dialer) = dialer {
+        dialer.shutdown().await;
+    }
     engine.shutdown().await;
     tracing::info!("callpro stopped");
     Ok(())

@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::engine::Engine;
 use crate::extract;
 use crate::metrics::{self, Metrics};
+use crate::outbound::Board;
 use crate::routes;
 use crate::state::AppState;
 
@@ -81,6 +82,7 @@ fn prepare_storage(config: Config) -> Result<(AppState, Option<Bootstrapped>), S
         secrets,
         metrics: Metrics::new()?,
         engine: Engine::offline(),
+        dialer: Board::default(),
     };
     Ok((state, admin))
 }

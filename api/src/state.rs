@@ -8,6 +8,7 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
+use crate::outbound::Board;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone, Debug)]
@@ -24,4 +25,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Asterisk, live state, trunk probing.
     pub engine: Engine,
+    /// What this instance's dialer is doing with each campaign it dials.
+    pub dialer: Board,
 }

@@ -79,6 +79,47 @@ pub enum LiveEvent {
     },
     /// The state was rebuilt from Asterisk's lists after a reconnect: re-read every snapshot.
     Resynced,
+    /// A running campaign's dialer: lines, agents and its pacing target, after every tick.
+    CampaignProgress {
+        /// The campaign as its dialer sees it now.
+        progress: CampaignProgress,
+    },
+}
+
+/// What a campaign's dialer is doing right now (published on every pacing tick).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignProgress {
+    /// The campaign.
+    pub campaign_id: i64,
+    /// Its call center.
+    pub call_center_id: i64,
+    /// Whether new calls are being placed (false while it winds down after a pause or stop).
+    pub dialing: bool,
+    /// The campaign's agents logged in and taking calls (ready, talking or in wrap-up).
+    pub agents: usize,
+    /// Of those, ready and waiting for a call.
+    pub agents_idle: usize,
+    /// Calls ringing (or answered and under answering-machine detection).
+    pub ringing: usize,
+    /// Answered calls waiting for an agent.
+    pub waiting: usize,
+    /// Calls connected to an agent.
+    pub talking: usize,
+    /// Lines in use: ringing, waiting and talking.
+    pub lines_in_use: usize,
+    /// Lines the pacer wants not yet connected to an agent: calls in flight and waiting plus
+    /// what its last decision placed.
+    pub pacing_target: usize,
+    /// Calls placed since this dialer started.
+    pub dials: u64,
+    /// Calls connected to an agent since it started.
+    pub connects: u64,
+    /// Calls abandoned since it started.
+    pub abandons: u64,
+    /// Answering machines detected since it started.
+    pub machines: u64,
+    /// When this was measured (Unix milliseconds).
+    pub at_ms: u64,
 }
 
 impl LiveEvent {
@@ -94,6 +135,7 @@ impl LiveEvent {
             LiveEvent::AgentChanged { agent } => agent.call_center_id,
             LiveEvent::QueueChanged { queue } => queue.call_center_id,
             LiveEvent::TrunkChanged { trunk } => trunk.call_center_id,
+            LiveEvent::CampaignProgress { progress } => Some(progress.call_center_id),
             LiveEvent::Resynced => None,
         }
     }

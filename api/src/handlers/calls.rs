@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use callpro_engine::state::CallView;
-use callpro_engine::telephony::{Originate, OriginateTarget, Redirect, Spy, SpyMode};
+use callpro_engine::telephony::{
+    DIALER_CONTEXT, Originate, OriginateTarget, Redirect, Spy, SpyMode,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,8 +23,6 @@ use crate::models::user::Role;
 use crate::state::AppState;
 use crate::validate::Validator;
 
-/// Context the dialer's calls go through (see `asterisk/extensions.conf`).
-const DIALER_CONTEXT: &str = "callpro-dialer";
 /// Context transfers land in: the dialplan resolves extensions, queues and numbers.
 const TRANSFER_CONTEXT: &str = "from-agents";
 

@@ -15,9 +15,10 @@ use utoipa::ToSchema;
 use super::campaigns::{CampaignStatus, visible};
 use crate::auth::Principal;
 use crate::authz::{Action, Resource};
-use crate::db::schema::{agent_group_members, call_attempts, campaign_agent_groups};
+use crate::db::schema::call_attempts;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody};
+use crate::models::campaign::Campaign;
 use crate::models::lead::Lead;
 use crate::state::AppState;
 
@@ -62,6 +63,29 @@ pub struct CampaignStats {
     /// The campaign's agents by live state (`ready`, `in_call`, `wrap_up`, `paused`,
     /// `not_ready`, `logged_out`).
     pub agents: BTreeMap<String, usize>,
+    /// The dialer's live figures, while this instance dials the campaign.
+    pub dialer: Option<DialerStats>,
+}
+
+/// What the campaign's dialer is doing right now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DialerStats {
+    /// Whether it places new calls (false while it winds down after a pause or stop).
+    pub dialing: bool,
+    /// Lines in use: ringing, waiting for an agent, talking.
+    pub lines_in_use: usize,
+    /// Calls ringing or under answering-machine detection.
+    pub ringing: usize,
+    /// Answered calls waiting for an agent.
+    pub waiting: usize,
+    /// Calls connected to an agent.
+    pub talking: usize,
+    /// Lines not yet connected that the pacer wants open (its current target).
+    pub pacing_target: usize,
+    /// Agents taking calls (ready, talking, wrap-up) and, of those, ready.
+    pub agents: usize,
+    /// Ready agents.
+    pub agents_idle: usize,
 }
 
 fn window_name(w: LedgerWindow) -> &'static str {
@@ -107,18 +131,6 @@ fn window_stats(
     Ok(s)
 }
 
-fn agent_ids(conn: &mut DbConn, campaign_id: i64) -> QueryResult<HashSet<i64>> {
-    let ids: Vec<i64> = agent_group_members::table
-        .inner_join(
-            campaign_agent_groups::table
-                .on(campaign_agent_groups::group_id.eq(agent_group_members::group_id)),
-        )
-        .filter(campaign_agent_groups::campaign_id.eq(campaign_id))
-        .select(agent_group_members::user_id)
-        .load(conn)?;
-    Ok(ids.into_iter().collect())
-}
-
 /// A campaign's dials, connects, abandons and abandonment rate per window, leads per status
 /// and its agents by live state.
 #[utoipa::path(get, path = "/api/campaigns/{id}/stats", tag = "campaigns",
@@ -162,8 +174,10 @@ pub async fn stats(
                 target_abandon_pct: (settings.strategy.target_abandon_pct + boost)
                     .min(profile.abandon_cap_pct()),
                 agents: BTreeMap::new(),
+                dialer: None,
             };
-            Ok((stats, agent_ids(conn, id)?))
+            let agents: HashSet<i64> = Campaign::agent_ids(conn, id)?.into_iter().collect();
+            Ok((stats, agents))
         })
         .await?;
     for agent in state.engine.live.snapshot_agents() {
@@ -179,5 +193,15 @@ pub async fn stats(
             *stats.agents.entry(key.to_owned()).or_default() += 1;
         }
     }
+    stats.dialer = state.dialer.get(id).map(|p| DialerStats {
+        dialing: p.dialing,
+        lines_in_use: p.lines_in_use,
+        ringing: p.ringing,
+        waiting: p.waiting,
+        talking: p.talking,
+        pacing_target: p.pacing_target,
+        agents: p.agents,
+        agents_idle: p.agents_idle,
+    });
     Ok(web::Json(stats))
 }

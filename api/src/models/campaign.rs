@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::PageRequest;
-use crate::db::schema::{campaign_agent_groups, campaigns};
+use crate::db::schema::{agent_group_members, campaign_agent_groups, campaigns};
 use crate::db::{Backend, DbConn};
 
 /// A stored campaign. `settings` is `callpro_dialer::campaign::CampaignSettings` as JSON.
@@ -198,6 +198,63 @@ impl Campaign {
             .select(campaign_agent_groups::group_id)
             .order(campaign_agent_groups::group_id.asc())
             .load(conn)
+    }
+
+    /// The users (agents) of the groups staffing the campaign.
+    pub fn agent_ids(conn: &mut DbConn, id: i64) -> QueryResult<Vec<i64>> {
+        agent_group_members::table
+            .inner_join(
+                campaign_agent_groups::table
+                    .on(campaign_agent_groups::group_id.eq(agent_group_members::group_id)),
+            )
+            .filter(campaign_agent_groups::campaign_id.eq(id))
+            .select(agent_group_members::user_id)
+            .distinct()
+            .load(conn)
+    }
+
+    /// Takes (or renews) the right to dial a running campaign for `runner` until `until`: free,
+    /// already `runner`'s, or left by an instance whose lease ran out. False when the campaign
+    /// is no longer running or another instance holds it.
+    pub fn take_lease(
+        conn: &mut DbConn,
+        id: i64,
+        runner: &str,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let taken = diesel::update(
+            campaigns::table
+                .find(id)
+                .filter(campaigns::status.eq("running"))
+                .filter(
+                    campaigns::runner
+                        .is_null()
+                        .or(campaigns::runner.eq(runner))
+                        .or(campaigns::lease_until.lt(now)),
+                ),
+        )
+        .set((
+            campaigns::runner.eq(Some(runner)),
+            campaigns::lease_until.eq(Some(until)),
+        ))
+        .execute(conn)?;
+        Ok(taken == 1)
+    }
+
+    /// Gives the campaign up, if `runner` holds it.
+    pub fn release_lease(conn: &mut DbConn, id: i64, runner: &str) -> QueryResult<()> {
+        diesel::update(
+            campaigns::table
+                .find(id)
+                .filter(campaigns::runner.eq(runner)),
+        )
+        .set((
+            campaigns::runner.eq(None::<String>),
+            campaigns::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        Ok(())
     }
 
     /// Replaces the agent groups staffing the campaign.

@@ -1,3 +1,8 @@
-//! Outbound dialing wired to the database: the hopper's selection and claims.
+//! Outbound dialing wired to the database and the telephony: the hopper's selection and claims,
+//! the records of every attempt, and the runtime that dials running campaigns.
 
+pub mod attempts;
 pub mod hopper;
+pub mod runtime;
+
+pub use runtime::{Board, DialerConfig, DialerHandle};

@@ -199,6 +199,15 @@ pub enum AnyPacer {
     Predictive(Box<Predictive>),
 }
 
+impl AnyPacer {
+    /// Moves a predictive pacer's abandonment target (a fraction); the others have none.
+    pub fn set_target_abandon(&mut self, target: f64) {
+        if let Self::Predictive(p) = self {
+            p.set_target_abandon(target);
+        }
+    }
+}
+
 impl Pacer for AnyPacer {
     fn observe(&mut self, now: f64, event: &PacingEvent) {
         match self {

@@ -105,6 +105,14 @@ impl Predictive {
         }
     }
 
+    /// Changes the abandonment target (a fraction, e.g. 0.025) without forgetting what was
+    /// learned: a campaign's target moves with its boost.
+    pub fn set_target_abandon(&mut self, target: f64) {
+        if target.is_finite() && target > 0.0 {
+            self.cfg.target_abandon = target;
+        }
+    }
+
     /// The current safety-pool coefficient (rises with abandons, falls with live answers).
     pub fn beta(&self) -> f64 {
         self.beta

@@ -7,7 +7,7 @@
 use crate::ami::event::{BridgeSnapshot, ChannelSnapshot, Hangup};
 use crate::bus::LiveEvent;
 
-use super::tenant::{CALL_CENTER_VARIABLE, CALL_ID_VARIABLE};
+use super::tenant::{AMD_STATUS_VARIABLE, CALL_CENTER_VARIABLE, CALL_ID_VARIABLE};
 use super::view::{CallPhase, CallView, LegState, LegView};
 use super::{LiveState, known};
 
@@ -18,7 +18,7 @@ type CallKey = (
     Option<u16>,
     Option<String>,
     [Option<i64>; 2],
-    Option<String>,
+    [Option<String>; 2],
 );
 
 fn key(c: &CallView) -> CallKey {
@@ -28,7 +28,7 @@ fn key(c: &CallView) -> CallKey {
         c.hangup_cause,
         c.dial_status.clone(),
         [c.call_center_id, c.agent_id],
-        c.callpro_call_id.clone(),
+        [c.callpro_call_id.clone(), c.amd_status.clone()],
     )
 }
 
@@ -134,6 +134,7 @@ impl LiveState {
                 phase: CallPhase::Setup,
                 legs: Vec::new(),
                 dial_status: None,
+                amd_status: None,
                 created_ms: now_ms,
                 answered_ms: None,
                 bridged_ms: None,
@@ -323,6 +324,8 @@ impl LiveState {
             self.with_leg(uid, out, |call, _| {
                 call.callpro_call_id = Some(value.to_owned())
             });
+        } else if var.eq_ignore_ascii_case(AMD_STATUS_VARIABLE) && !value.is_empty() {
+            self.with_leg(uid, out, |call, _| call.amd_status = Some(value.to_owned()));
         }
     }
 }

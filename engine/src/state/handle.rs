@@ -91,6 +91,11 @@ impl LiveStateHandle {
         Ok(())
     }
 
+    /// The state's clock now, in Unix milliseconds (the scale of every `*_ms` field).
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+
     /// The bus the changes go to.
     pub fn bus(&self) -> &EventBus {
         &self.bus

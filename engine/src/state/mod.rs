@@ -28,7 +28,8 @@ pub use agents::AgentLogin;
 pub use handle::LiveStateHandle;
 pub use snapshot::ResyncLists;
 pub use tenant::{
-    CALL_CENTER_VARIABLE, CALL_ID_VARIABLE, TenantResolver, channel_interface, normalize_interface,
+    AMD_STATUS_VARIABLE, CALL_CENTER_VARIABLE, CALL_ID_VARIABLE, TenantResolver, channel_interface,
+    normalize_interface,
 };
 pub use view::{
     AgentStatus, AgentView, CallPhase, CallView, LegState, LegView, QueueMemberView, QueueView,

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 pub const CALL_CENTER_VARIABLE: &str = "CALLPRO_CALL_CENTER";
 /// The channel variable that carries callpro's own call id.
 pub const CALL_ID_VARIABLE: &str = "CALLPRO_CALL_ID";
+/// The variable Asterisk's `AMD()` sets: `HUMAN`, `MACHINE`, `NOTSURE` or `HANGUP`.
+pub const AMD_STATUS_VARIABLE: &str = "AMDSTATUS";
 
 /// Maps from Asterisk names to call center ids, supplied (and refreshed) by the API.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

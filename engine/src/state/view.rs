@@ -122,6 +122,9 @@ pub struct CallView {
     pub legs: Vec<LegView>,
     /// Last `DialStatus` seen on a `DialEnd` of this call.
     pub dial_status: Option<String>,
+    /// What answering-machine detection said (`AMDSTATUS`: `HUMAN`, `MACHINE`, `NOTSURE`,
+    /// `HANGUP`), once `AMD()` ran on a leg.
+    pub amd_status: Option<String>,
     /// When the first leg appeared.
     pub created_ms: u64,
     /// When the first leg answered.

@@ -13,18 +13,22 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::{
-    AGENT_BRIDGE_CONTEXT, AGENT_SESSION_CONTEXT, Originate, OriginateOutcome, OriginateTarget,
-    PendingOriginate, QueueMember, Redirect, Result, Spy, Telephony, TelephonyError,
+    AGENT_BRIDGE_CONTEXT, AGENT_SESSION_CONTEXT, AMD_VARIABLE, Originate, OriginateOutcome,
+    OriginateTarget, PendingOriginate, QueueMember, Redirect, Result, Spy, Telephony,
+    TelephonyError,
 };
 use crate::ami::Message;
 use crate::state::synthetic::{SyntheticChannel, queue_member_event};
-use crate::state::{LegState, LiveStateHandle};
+use crate::state::{AMD_STATUS_VARIABLE, LegState, LiveStateHandle};
 
 /// How a scripted call ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScriptedOutcome {
-    /// Answered (cause 16 when it later hangs up).
+    /// Answered by a person (cause 16 when it later hangs up).
     Answer,
+    /// Answered by an answering machine: like [`ScriptedOutcome::Answer`], but `AMD()` (asked
+    /// for with the channel variable `CALLPRO_AMD=1`) says `MACHINE` instead of `HUMAN`.
+    Machine,
     /// Busy (cause 17).
     Busy,
     /// Rang out (cause 19).
@@ -141,7 +145,9 @@ fn channel_name(dial: &str, n: u32) -> String {
 
 fn cause_of(outcome: ScriptedOutcome) -> (u16, &'static str, OriginateOutcome) {
     match outcome {
-        ScriptedOutcome::Answer => (16, "ANSWER", OriginateOutcome::Answered),
+        ScriptedOutcome::Answer | ScriptedOutcome::Machine => {
+            (16, "ANSWER", OriginateOutcome::Answered)
+        }
         ScriptedOutcome::Busy => (17, "BUSY", OriginateOutcome::Busy),
         ScriptedOutcome::NoAnswer => (19, "NOANSWER", OriginateOutcome::NoAnswer),
         ScriptedOutcome::Congestion => (34, "CONGESTION", OriginateOutcome::Congestion),
@@ -278,19 +284,20 @@ impl MemoryTelephony {
                 .iter()
                 .map(|(k, v)| sim.var_set(LegState::Down, k, v)),
         );
-        if matches!(
-            script.outcome,
-            ScriptedOutcome::Answer | ScriptedOutcome::NoAnswer
-        ) {
+        if script.outcome != ScriptedOutcome::Busy
+            && script.outcome != ScriptedOutcome::Congestion
+            && script.outcome != ScriptedOutcome::Fail
+        {
             first.push(sim.newstate(LegState::Ringing));
             first.push(sim.dial_state(LegState::Ringing, "RINGING"));
         }
         self.feed(first);
+        let amd = variables.iter().any(|(k, v)| k == AMD_VARIABLE && v == "1");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let this = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(script.after).await;
-            let result = this.finish(&sim, script, session).await;
+            let result = this.finish(&sim, script, session, amd).await;
             // The caller may have dropped the outcome; the call went on regardless.
             let _ = tx.send(result);
         });
@@ -307,12 +314,17 @@ impl MemoryTelephony {
         sim: &SyntheticChannel,
         script: Script,
         session: Option<String>,
+        amd: bool,
     ) -> Result<OriginateOutcome> {
         if !self.lock().connected {
             return Err(TelephonyError::ConnectionLost);
         }
         let (cause, status, outcome) = cause_of(script.outcome);
-        if script.outcome != ScriptedOutcome::Answer {
+        let answered = matches!(
+            script.outcome,
+            ScriptedOutcome::Answer | ScriptedOutcome::Machine
+        );
+        if !answered {
             self.feed(vec![sim.dial_end(LegState::Down, status)]);
             self.end_leg(&sim.channel, cause);
             return Ok(outcome);
@@ -321,6 +333,13 @@ impl MemoryTelephony {
             sim.newstate(LegState::Up),
             sim.dial_end(LegState::Up, status),
         ];
+        if amd {
+            let verdict = match script.outcome {
+                ScriptedOutcome::Machine => "MACHINE",
+                _ => "HUMAN",
+            };
+            messages.push(sim.var_set(LegState::Up, AMD_STATUS_VARIABLE, verdict));
+        }
         {
             let mut inner = self.lock();
             if let Some(leg) = inner.legs.get_mut(&sim.channel) {
@@ -335,8 +354,13 @@ impl MemoryTelephony {
         }
         self.feed(messages);
         if let Some(talk) = script.hangup_after {
-            tokio::time::sleep(talk).await;
-            self.end_leg(&sim.channel, cause);
+            // The outcome is known at the answer (as `OriginateResponse` is); the callee hangs
+            // up later on its own.
+            let (this, channel) = (self.clone(), sim.channel.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(talk).await;
+                this.end_leg(&channel, cause);
+            });
         }
         Ok(outcome)
     }

@@ -7,7 +7,9 @@
 //! Dialplan contract (see `asterisk/extensions.conf`): an agent session is a personal
 //! ConfBridge named `agent-<agent_id>`; the agent's phone is called once at login into context
 //! [`AGENT_SESSION_CONTEXT`] with the agent id as extension, and an answered customer call is
-//! connected by redirecting it into context [`AGENT_BRIDGE_CONTEXT`], same extension.
+//! connected by redirecting it into context [`AGENT_BRIDGE_CONTEXT`], same extension. Campaign
+//! calls are `Local/<number>@`[`DIALER_CONTEXT`] channels whose answered half waits in
+//! [`ANSWERED_CONTEXT`] until callpro redirects it to an agent or to [`DROP_CONTEXT`].
 
 pub mod memory;
 
@@ -19,6 +21,15 @@ use futures_util::future::BoxFuture;
 pub const AGENT_SESSION_CONTEXT: &str = "callpro-agent-session";
 /// Context that moves a customer call into an agent's session bridge.
 pub const AGENT_BRIDGE_CONTEXT: &str = "callpro-agent-bridge";
+/// Context that dials a number (its extension) through the trunk in `CALLPRO_TRUNK`.
+pub const DIALER_CONTEXT: &str = "callpro-dialer";
+/// Context where an answered dialer call waits (after `AMD()` when asked) until callpro moves
+/// it to an agent or to the drop message.
+pub const ANSWERED_CONTEXT: &str = "callpro-answered";
+/// Context that plays the compliant information message to a call no agent could take.
+pub const DROP_CONTEXT: &str = "callpro-drop";
+/// Channel variable asking the dialplan to run `AMD()` on the answered call (`1`).
+pub const AMD_VARIABLE: &str = "CALLPRO_AMD";
 
 /// Failures of a telephony request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
