@@ -4,10 +4,12 @@
 //! A capture becomes a [`Script`]: `in` chunks are written at their recorded boundaries, `out`
 //! records wait for the client to write an action of the same name. The recorded ActionID of
 //! that action is then mapped to the one the client sent, and every `ActionID:` in later chunks
-//! is rewritten, so the client's correlation is exercised for real. Actions the script does not
-//! expect (the resync lists, `Ping`, `Logoff`) are answered from the recorded answers in
-//! `ami-eventlist`; only `PJSIPShowContacts`, absent from the captures, gets a synthetic empty
-//! list shaped like res_pjsip's (`ContactListComplete`, `ListItems: 0`).
+//! is rewritten, so the client's correlation is exercised for real; an `Originate`'s recorded
+//! `ChannelId`/`OtherChannelId` are replaced by the client's wherever they appear, so the
+//! events name the client's own legs. Actions the script does not expect (the resync lists,
+//! `Ping`, `Logoff`) are answered from the recorded answers in `ami-eventlist`; only
+//! `PJSIPShowContacts`, absent from the captures, gets a synthetic empty list shaped like
+//! res_pjsip's (`ContactListComplete`, `ListItems: 0`).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -241,7 +243,8 @@ fn library() -> Library {
     lib
 }
 
-/// Replaces the value of every `ActionID:` line found in `ids`.
+/// Replaces every header value found in `ids`: recorded ActionIDs, and the recorded channel
+/// ids of an originate wherever they appear (`Uniqueid`, `Linkedid`, `DestUniqueid`, ...).
 fn rewrite(bytes: &[u8], ids: &HashMap<String, String>) -> Vec<u8> {
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     let mut out = String::with_capacity(text.len());
@@ -249,15 +252,12 @@ fn rewrite(bytes: &[u8], ids: &HashMap<String, String>) -> Vec<u8> {
         let body = line.trim_end_matches(['\r', '\n']);
         let ending = &line[body.len()..];
         match body.split_once(':') {
-            Some((k, v)) if k.eq_ignore_ascii_case("ActionID") => match ids.get(v.trim()) {
-                Some(new) => {
-                    out.push_str(k);
-                    out.push_str(": ");
-                    out.push_str(new);
-                    out.push_str(ending);
-                }
-                None => out.push_str(line),
-            },
+            Some((k, v)) if ids.contains_key(v.trim()) => {
+                out.push_str(k);
+                out.push_str(": ");
+                out.push_str(&ids[v.trim()]);
+                out.push_str(ending);
+            }
             _ => out.push_str(line),
         }
     }
@@ -330,6 +330,12 @@ async fn serve(
                     recorded.action_id().unwrap().to_owned(),
                     action.action_id().unwrap_or_default().to_owned(),
                 );
+                // An originate's own channel ids name its legs in every later event.
+                for header in ["ChannelId", "OtherChannelId"] {
+                    if let (Some(was), Some(now)) = (recorded.get(header), action.get(header)) {
+                        ids.insert(was.to_owned(), now.to_owned());
+                    }
+                }
                 break;
             },
             Step::Close => return,

@@ -43,6 +43,12 @@ struct Call {
 enum Stage {
     /// Ringing: waiting for the originate's outcome.
     Ringing,
+    /// The originate failed with `outcome`; waiting (at most until `until`) for the call's
+    /// events to say why (the live state may see them a moment after the outcome).
+    Failing {
+        outcome: OriginateOutcome,
+        until: Instant,
+    },
     /// Answered; answering-machine detection running since `answered`.
     Detecting { answered: Instant },
     /// A person answered at `answered` (pacer clock); connect before `deadline`.
@@ -80,6 +86,8 @@ const REFUSAL_BACKOFF: Duration = Duration::from_secs(5);
 /// Leads claimed for a dial stay claimed this long past the ring timeout if the outcome never
 /// comes back (crash): then another selection may take them.
 const CLAIM_MARGIN_SECS: i64 = 120;
+/// How long a failed originate waits for the call's events to tell busy from no answer.
+const FAILURE_GRACE: Duration = Duration::from_millis(500);
 /// A ringing call whose outcome never arrives is given up this long after its ring timeout.
 const LOST_OUTCOME_MARGIN: Duration = Duration::from_secs(60);
 
@@ -302,10 +310,12 @@ impl Driver {
     /// The next time something is due: the tick, or sooner while calls wait for an agent or
     /// for AMD.
     fn wake_at(&self, next_tick: Instant) -> Instant {
-        let busy = self
-            .calls
-            .values()
-            .any(|c| matches!(c.stage, Stage::Waiting { .. } | Stage::Detecting { .. }));
+        let busy = self.calls.values().any(|c| {
+            matches!(
+                c.stage,
+                Stage::Waiting { .. } | Stage::Detecting { .. } | Stage::Failing { .. }
+            )
+        });
         if busy {
             next_tick.min(Instant::now() + self.config.poll)
         } else {
@@ -508,7 +518,12 @@ impl Driver {
         let in_flight: Vec<f64> = self
             .calls
             .values()
-            .filter(|c| matches!(c.stage, Stage::Ringing | Stage::Detecting { .. }))
+            .filter(|c| {
+                matches!(
+                    c.stage,
+                    Stage::Ringing | Stage::Detecting { .. } | Stage::Failing { .. }
+                )
+            })
             .map(|c| c.dialed_at)
             .collect();
         let waiting = self
@@ -746,22 +761,20 @@ impl Driver {
                 }
             }
             Ok(failed) => {
-                let status = self
-                    .state
-                    .engine
-                    .live
-                    .call(&call_ref)
-                    .and_then(|c| c.dial_status);
-                let outcome = failure_outcome(failed, status.as_deref());
-                let t = self.clock(now);
-                self.pacer.observe(
-                    t,
-                    &PacingEvent::DialResult {
-                        outcome: pacing_outcome(outcome),
-                        duration: t - dialed_at,
-                    },
-                );
-                self.finish(&call_ref, lead_id, outcome, None).await;
+                let view = self.state.engine.live.call(&call_ref);
+                if view.as_ref().is_some_and(|c| c.phase == CallPhase::Ended) {
+                    self.failed(&call_ref, lead_id, dialed_at, failed, view.as_ref())
+                        .await;
+                } else {
+                    let until = now + FAILURE_GRACE;
+                    self.set_stage(
+                        &call_ref,
+                        Stage::Failing {
+                            outcome: failed,
+                            until,
+                        },
+                    );
+                }
             }
             Err(e) => {
                 tracing::warn!(campaign = self.campaign.id, call = %call_ref, error = %e,
@@ -769,6 +782,27 @@ impl Driver {
                 self.finish(&call_ref, lead_id, Outcome::Failed, None).await;
             }
         }
+    }
+
+    /// Closes a call that never answered, classified by its dial status.
+    async fn failed(
+        &mut self,
+        call_ref: &str,
+        lead_id: i64,
+        dialed_at: f64,
+        failed: OriginateOutcome,
+        view: Option<&CallView>,
+    ) {
+        let outcome = failure_outcome(failed, view.and_then(|c| c.dial_status.as_deref()));
+        let t = self.clock(Instant::now());
+        self.pacer.observe(
+            t,
+            &PacingEvent::DialResult {
+                outcome: pacing_outcome(outcome),
+                duration: t - dialed_at,
+            },
+        );
+        self.finish(call_ref, lead_id, outcome, None).await;
     }
 
     fn set_stage(&mut self, call_ref: &str, stage: Stage) {
@@ -841,6 +875,13 @@ impl Driver {
             let view = self.state.engine.live.call(&call_ref);
             match stage {
                 Stage::Ringing => {}
+                Stage::Failing { outcome, until } => {
+                    let over = view.as_ref().is_some_and(|c| c.phase == CallPhase::Ended);
+                    if over || now >= until {
+                        self.failed(&call_ref, lead_id, dialed_at, outcome, view.as_ref())
+                            .await;
+                    }
+                }
                 Stage::Detecting { answered } => {
                     let verdict = view.as_ref().and_then(|c| c.amd_status.clone());
                     match verdict {
@@ -1019,7 +1060,12 @@ impl Driver {
     fn publish(&mut self) {
         let (agents, idle) = self.pacing_agents();
         let count = |f: fn(&Stage) -> bool| self.calls.values().filter(|c| f(&c.stage)).count();
-        let ringing = count(|s| matches!(s, Stage::Ringing | Stage::Detecting { .. }));
+        let ringing = count(|s| {
+            matches!(
+                s,
+                Stage::Ringing | Stage::Detecting { .. } | Stage::Failing { .. }
+            )
+        });
         let waiting = count(|s| matches!(s, Stage::Waiting { .. }));
         let talking = count(|s| matches!(s, Stage::Connected { .. }));
         let progress = CampaignProgress {
