@@ -566,3 +566,94 @@ async fn machines_are_hung_up_and_an_answer_no_agent_takes_is_abandoned() {
     }
     dialer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_agent_takes_each_lead_calls_it_or_skips_it() {
+    let f = floor(1, "preview", json!({"profile": "none"})).await;
+    let ms = Duration::from_millis;
+    f.pbx.script(
+        &dial_string(NUMBERS[0]),
+        Script::new(ScriptedOutcome::Answer, ms(100)).then_hangup_after(ms(300)),
+    );
+    f.pbx.script(
+        &dial_string(NUMBERS[1]),
+        Script::new(ScriptedOutcome::Busy, ms(100)),
+    );
+    agents_ready(&f).await;
+    // The runtime leaves preview campaigns to their agents.
+    let dialer = runtime::spawn(f.app.state.clone(), fast()).expect("telephony is wired");
+    let (agent, token) = &f.agents[0];
+    let path = |tail: &str| format!("/api/campaigns/{}/preview/{tail}", f.campaign);
+
+    let first = body(f.app.post(&path("next"), token, json!({})).await).await;
+    assert_eq!(first["phone"], NUMBERS[0], "{first}");
+    let first_id = first["id"].as_i64().unwrap();
+    // Skipped, it is free again and comes first again.
+    let res = f
+        .app
+        .post(&path(&format!("{first_id}/skip")), token, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let again = body(f.app.post(&path("next"), token, json!({})).await).await;
+    assert_eq!(again["id"], first_id);
+    // Only a lead the agent holds may be called.
+    let res = f
+        .app
+        .post(&path(&format!("{}/call", first_id + 1)), token, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(body(res).await["code"], "not_previewed");
+    // An administrator is not on the campaign's floor.
+    let res = f.app.post(&path("next"), &f.admin, json!({})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = f
+        .app
+        .post(&path(&format!("{first_id}/call")), token, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let call_id = body(res).await["call_id"].as_str().unwrap().to_owned();
+    let rows = run_until(&f, |rows| rows.iter().any(|r| r.qualified)).await;
+    let answered = outcome_of(&rows, NUMBERS[0]);
+    assert_eq!(answered.call_ref, call_id);
+    assert_eq!(answered.outcome.as_deref(), Some("human"));
+    assert_eq!(answered.agent, Some(*agent));
+    assert!(answered.answered && answered.connected && answered.ended);
+
+    let second = body(f.app.post(&path("next"), token, json!({})).await).await;
+    assert_eq!(second["phone"], NUMBERS[1], "{second}");
+    let res = f
+        .app
+        .post(
+            &path(&format!("{}/call", second["id"].as_i64().unwrap())),
+            token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let rows = run_until(&f, |rows| {
+        rows.iter()
+            .any(|r| r.phone == NUMBERS[1] && r.outcome.is_some())
+    })
+    .await;
+    assert_eq!(
+        outcome_of(&rows, NUMBERS[1]).outcome.as_deref(),
+        Some("busy")
+    );
+
+    // The customer call went straight into the agent's bridge; nothing else was dialed.
+    let dialed: Vec<_> = f
+        .pbx
+        .originates()
+        .into_iter()
+        .filter(|o| o.channel.starts_with("Local/"))
+        .collect();
+    assert_eq!(dialed.len(), 2);
+    assert!(dialed.iter().all(|o| matches!(&o.target,
+        callpro_engine::telephony::OriginateTarget::Extension { context, exten, .. }
+            if context == "callpro-agent-bridge" && *exten == agent.to_string())));
+    let leads = lead_states(&f.app).await;
+    assert_eq!(leads[0].1, "done");
+    assert_eq!(leads[1].1, "retry");
+    dialer.shutdown().await;
+}

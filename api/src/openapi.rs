@@ -9,7 +9,7 @@ use crate::handlers::{
     agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
     leads, live, me, sites, trunks, users,
 };
-use crate::handlers::{dnc, qualifications, qualify};
+use crate::handlers::{dnc, preview, qualifications, qualify};
 
 struct Security;
 
@@ -53,7 +53,8 @@ impl Modify for Security {
         audit::list,
         campaigns::list, campaigns::get, campaigns::create, campaigns::update, campaigns::delete,
         campaigns::start, campaigns::pause, campaigns::resume, campaigns::stop, campaigns::boost,
-        campaign_stats::stats, leads::list, leads::import,
+        campaign_stats::stats, preview::next, preview::call, preview::skip,
+        leads::list, leads::import,
         qualifications::list_groups, qualifications::get_group, qualifications::create_group,
         qualifications::update_group, qualifications::delete_group,
         qualifications::list, qualifications::get, qualifications::create,

@@ -7,7 +7,7 @@ use crate::handlers::{
     agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
     leads, live, me, sites, trunks, users,
 };
-use crate::handlers::{dnc, qualifications, qualify};
+use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -91,6 +91,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/campaigns/{id}/resume").route(web::post().to(campaigns::resume)))
         .service(resource("/api/campaigns/{id}/stop").route(web::post().to(campaigns::stop)))
         .service(resource("/api/campaigns/{id}/boost").route(web::post().to(campaigns::boost)))
+        .service(resource("/api/campaigns/{id}/preview/next").route(web::post().to(preview::next)))
+        .service(
+            resource("/api/campaigns/{id}/preview/{lead_id}/call")
+                .route(web::post().to(preview::call)),
+        )
+        .service(
+            resource("/api/campaigns/{id}/preview/{lead_id}/skip")
+                .route(web::post().to(preview::skip)),
+        )
         .service(resource("/api/campaigns/{id}/stats").route(web::get().to(campaign_stats::stats)))
         .service(resource("/api/campaigns/{id}/leads").route(web::get().to(leads::list)))
         .service(resource("/api/campaigns/{id}/leads/import").route(web::post().to(leads::import)))

@@ -17,8 +17,7 @@ use crate::authz::{Action, Resource};
 use crate::db;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
-use crate::models::PageRequest;
-use crate::models::trunk::{Trunk, TrunkFilter};
+use crate::models::trunk::Trunk;
 use crate::models::user::Role;
 use crate::state::AppState;
 use crate::validate::Validator;
@@ -170,27 +169,7 @@ pub async fn create(
     let site_id = principal.user.site_id;
     let trunk = state
         .db
-        .run(move |conn| {
-            let page = PageRequest {
-                limit: 100,
-                offset: 0,
-            };
-            let (trunks, _) = Trunk::list(
-                conn,
-                &TrunkFilter {
-                    call_center_id: Some(call_center_id),
-                    site_id: None,
-                    active: Some(true),
-                },
-                page,
-            )?;
-            // The trunk of the agent's site, else any of the center's.
-            Ok(trunks
-                .iter()
-                .find(|t| site_id.is_some() && t.site_id == site_id)
-                .or(trunks.first())
-                .map(|t| t.name.clone()))
-        })
+        .run(move |conn| Ok(Trunk::for_site(conn, call_center_id, site_id)?.map(|t| t.name)))
         .await?
         .ok_or_else(|| ApiError::conflict("no_trunk", "the call center has no active trunk"))?;
     let call_id = format!("callpro-c2c-{}", uuid::Uuid::new_v4().simple());

@@ -14,6 +14,7 @@ pub mod health;
 pub mod leads;
 pub mod live;
 pub mod me;
+pub mod preview;
 pub mod qualifications;
 pub mod qualify;
 pub mod sites;

@@ -160,6 +160,27 @@ impl Trunk {
         Ok((items, total))
     }
 
+    /// The active trunk calls of `site_id` leave through: the site's own, else any of the call
+    /// center's.
+    pub fn for_site(
+        conn: &mut DbConn,
+        call_center_id: i64,
+        site_id: Option<i64>,
+    ) -> QueryResult<Option<Self>> {
+        let trunks: Vec<Self> = sip_trunks::table
+            .filter(sip_trunks::call_center_id.eq(call_center_id))
+            .filter(sip_trunks::active.eq(true))
+            .order(sip_trunks::id.asc())
+            .select(Self::as_select())
+            .load(conn)?;
+        let own = trunks
+            .iter()
+            .position(|t| site_id.is_some() && t.site_id == site_id);
+        Ok(own
+            .or((!trunks.is_empty()).then_some(0))
+            .and_then(|i| trunks.into_iter().nth(i)))
+    }
+
     /// Every active trunk (for the prober and the Asterisk configuration).
     pub fn all_active(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         sip_trunks::table

@@ -260,7 +260,7 @@ impl MemoryTelephony {
         dial: &str,
         channel_id: &str,
         variables: &[(String, String)],
-        session: Option<String>,
+        session: Option<(String, u32)>,
     ) -> Result<PendingOriginate> {
         let (script, sim) = {
             let mut inner = self.lock();
@@ -313,7 +313,7 @@ impl MemoryTelephony {
         &self,
         sim: &SyntheticChannel,
         script: Script,
-        session: Option<String>,
+        session: Option<(String, u32)>,
         amd: bool,
     ) -> Result<OriginateOutcome> {
         if !self.lock().connected {
@@ -344,10 +344,10 @@ impl MemoryTelephony {
             let mut inner = self.lock();
             if let Some(leg) = inner.legs.get_mut(&sim.channel) {
                 leg.state = LegState::Up;
-                // An agent's phone answering its session call sits in its ConfBridge.
-                if let Some(agent) = session {
+                // The leg answering into an agent's session bridge sits in its ConfBridge.
+                if let Some((agent, channels)) = session {
                     let bridge = (format!("sim-session-{agent}"), format!("agent-{agent}"));
-                    messages.push(sim.bridge_enter(&bridge.0, &bridge.1, 1));
+                    messages.push(sim.bridge_enter(&bridge.0, &bridge.1, channels));
                     leg.bridge = Some(bridge);
                 }
             }
@@ -410,11 +410,18 @@ impl Telephony for MemoryTelephony {
             self.accept(Recorded::Originate(request.clone()), |inner| {
                 claim_ids(inner, &ids)
             })?;
+            // The agent's phone joins its session bridge alone; a customer call originated
+            // straight into the bridge (preview dialing) joins the agent there.
             let session = match &request.target {
                 OriginateTarget::Extension { context, exten, .. }
                     if context == AGENT_SESSION_CONTEXT =>
                 {
-                    Some(exten.clone())
+                    Some((exten.clone(), 1))
+                }
+                OriginateTarget::Extension { context, exten, .. }
+                    if context == AGENT_BRIDGE_CONTEXT =>
+                {
+                    Some((exten.clone(), 2))
                 }
                 _ => None,
             };

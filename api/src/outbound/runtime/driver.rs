@@ -13,8 +13,8 @@ use callpro_dialer::retry::Outcome;
 use callpro_engine::bus::{BusMessage, CampaignProgress, LiveEvent};
 use callpro_engine::state::{AgentStatus, CallPhase, CallView};
 use callpro_engine::telephony::{
-    self, AMD_VARIABLE, ANSWERED_CONTEXT, DIALER_CONTEXT, DROP_CONTEXT, Originate,
-    OriginateOutcome, OriginateTarget, Redirect, Telephony, TelephonyError,
+    self, ANSWERED_CONTEXT, DROP_CONTEXT, OriginateOutcome, OriginateTarget, Redirect, Telephony,
+    TelephonyError,
 };
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
@@ -27,6 +27,7 @@ use crate::models::campaign::Campaign;
 use crate::models::lead::Lead;
 use crate::models::trunk::{Trunk, TrunkFilter};
 use crate::outbound::attempts::{self, Judge};
+use crate::outbound::call::{self, failure_outcome};
 use crate::outbound::hopper::{self, ClaimRequest};
 use crate::state::AppState;
 
@@ -152,24 +153,6 @@ fn pacing_mode(campaign: &Campaign, settings: &CampaignSettings, mode: DialMode)
             target_abandon: target_abandon(campaign, settings),
             ..PredictiveConfig::default()
         }),
-    }
-}
-
-/// What a failed originate really was: Asterisk reports a busy or unanswered trunk behind a
-/// `Local/` channel as `Reason: 0`, while the dial status of the call says what happened.
-fn failure_outcome(outcome: OriginateOutcome, dial_status: Option<&str>) -> Outcome {
-    match dial_status.map(str::to_ascii_uppercase).as_deref() {
-        Some("BUSY") => return Outcome::Busy,
-        Some("NOANSWER" | "CANCEL") => return Outcome::NoAnswer,
-        Some("CONGESTION") => return Outcome::Congestion,
-        Some("CHANUNAVAIL") => return Outcome::Failed,
-        _ => {}
-    }
-    match outcome {
-        OriginateOutcome::Busy => Outcome::Busy,
-        OriginateOutcome::NoAnswer | OriginateOutcome::HungUp => Outcome::NoAnswer,
-        OriginateOutcome::Congestion => Outcome::Congestion,
-        OriginateOutcome::Failed | OriginateOutcome::Answered => Outcome::Failed,
     }
 }
 
@@ -616,11 +599,7 @@ impl Driver {
 
     /// Records and originates one call; false when Asterisk refused it (dialing backs off).
     async fn dial(&mut self, lead: Lead, trunk: &str) -> bool {
-        let call_ref = format!(
-            "callpro-d{}-{}",
-            self.campaign.id,
-            uuid::Uuid::new_v4().simple()
-        );
+        let call_ref = call::new_call_ref(self.campaign.id);
         let (campaign, row, reference, via) = (
             self.campaign.clone(),
             lead.clone(),
@@ -642,7 +621,18 @@ impl Driver {
         if recorded.is_none() {
             return false;
         }
-        let request = self.originate_request(&lead, &call_ref, trunk);
+        let request = call::originate(
+            &self.campaign,
+            &self.settings,
+            &lead.phone,
+            &call_ref,
+            trunk,
+            OriginateTarget::Extension {
+                context: ANSWERED_CONTEXT.to_owned(),
+                exten: "s".to_owned(),
+                priority: 1,
+            },
+        );
         let dialed_at = self.clock(Instant::now());
         match self.telephony.originate(request).await {
             Ok(pending) => {
@@ -656,7 +646,7 @@ impl Driver {
                     },
                 );
                 let report = self.resolved.clone();
-                let ring = self.ring_timeout() + LOST_OUTCOME_MARGIN;
+                let ring = call::ring_timeout(&self.settings) + LOST_OUTCOME_MARGIN;
                 tokio::spawn(async move {
                     let result = match tokio::time::timeout(ring, pending.outcome).await {
                         Ok(result) => result,
@@ -684,57 +674,6 @@ impl Driver {
                 }
                 false
             }
-        }
-    }
-
-    fn ring_timeout(&self) -> Duration {
-        Duration::from_secs(u64::from(self.settings.strategy.ring_timeout_secs))
-    }
-
-    fn originate_request(&self, lead: &Lead, call_ref: &str, trunk: &str) -> Originate {
-        let c = &self.settings.compliance;
-        let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
-        let mut variables = vec![
-            ("CALLPRO_TRUNK".to_owned(), trunk.to_owned()),
-            (
-                "CALLPRO_RING_TIMEOUT".to_owned(),
-                self.settings.strategy.ring_timeout_secs.to_string(),
-            ),
-            (
-                "CALLPRO_MAX_CALL_SECS".to_owned(),
-                c.max_call_secs.to_string(),
-            ),
-            (AMD_VARIABLE.to_owned(), flag(c.amd.enabled)),
-            ("CALLPRO_RECORD".to_owned(), flag(c.recording)),
-            (
-                "CALLPRO_LEGAL_BEEP".to_owned(),
-                flag(c.recording && c.legal_beep),
-            ),
-            ("CALLPRO_DROP_MESSAGE".to_owned(), c.drop_message.clone()),
-            (
-                "CALLPRO_CALL_CENTER".to_owned(),
-                self.campaign.call_center_id.to_string(),
-            ),
-            ("CALLPRO_CAMPAIGN".to_owned(), self.campaign.id.to_string()),
-            ("CALLPRO_CALL_ID".to_owned(), call_ref.to_owned()),
-        ];
-        if let Some(caller_id) = &self.campaign.caller_id {
-            variables.push(("CALLPRO_CALLER_ID".to_owned(), caller_id.clone()));
-        }
-        Originate {
-            channel: format!("Local/{}@{DIALER_CONTEXT}/n", lead.phone),
-            target: OriginateTarget::Extension {
-                context: ANSWERED_CONTEXT.to_owned(),
-                exten: "s".to_owned(),
-                priority: 1,
-            },
-            caller_id: self.campaign.caller_id.clone(),
-            // The `Local/` half answers when the trunk does: ring time plus set-up.
-            timeout: self.ring_timeout() + Duration::from_secs(5),
-            variables,
-            channel_id: call_ref.to_owned(),
-            other_channel_id: Some(format!("{call_ref}-2")),
-            account: Some(format!("campaign-{}", self.campaign.id)),
         }
     }
 
@@ -1122,31 +1061,5 @@ fn drop_to(channel: String) -> Redirect {
         context: DROP_CONTEXT.to_owned(),
         exten: "s".to_owned(),
         priority: 1,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_busy_trunk_behind_a_local_channel_is_busy_not_failed() {
-        // `OriginateResponse` says `Reason: 0` (failed); the dial status knows better.
-        assert_eq!(
-            failure_outcome(OriginateOutcome::Failed, Some("BUSY")),
-            Outcome::Busy
-        );
-        assert_eq!(
-            failure_outcome(OriginateOutcome::Failed, Some("NOANSWER")),
-            Outcome::NoAnswer
-        );
-        assert_eq!(
-            failure_outcome(OriginateOutcome::Congestion, None),
-            Outcome::Congestion
-        );
-        assert_eq!(
-            failure_outcome(OriginateOutcome::Failed, None),
-            Outcome::Failed
-        );
     }
 }
