@@ -7,7 +7,8 @@
 //! Prints plain `engine/...:` lines. In the zero-think runs clients and server share one process
 //! and one tokio runtime (one worker per core), so those numbers are for both ends on the same
 //! cores. The paced run puts the server in a process of its own (this binary re-run as a bare
-//! FastAGI server), so its peak RSS is the server's alone. Without
+//! FastAGI server with one worker) beside the clients on one thread, one core each as when
+//! Asterisk and callpro run side by side, so its peak RSS is the server's alone. Without
 //! `--bench` (e.g. `cargo test --benches`) everything runs briefly as a smoke test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -417,10 +418,12 @@ fn child_rss_kib(child: &tokio::process::Child) -> Option<u64> {
 
 /// The server process of the paced run: serves the bench flow on an ephemeral port, prints
 /// `listening ADDR`, and when stdin closes prints `steps N P50_NS P99_NS` and `hwm KIB`.
+///
+/// The clients keep one core busy, so the server gets the other: one worker thread. More
+/// workers than free cores only adds context switches to the tail.
 fn agi_server_process() {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();

@@ -606,6 +606,26 @@ async fn every_role_on_the_dialer_endpoints_in_both_tenants() {
             None,
             [200, 404, 404, 403],
         ),
+        // Preview dialing: another tenant's campaign does not exist for the caller; one's own
+        // progressive campaign hands no leads out.
+        (
+            Method::POST,
+            format!("/api/campaigns/{}/preview/next", b.campaign),
+            None,
+            [409, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            format!("/api/campaigns/{}/preview/next", a.campaign),
+            None,
+            [409, 409, 409, 409],
+        ),
+        (
+            Method::POST,
+            format!("/api/campaigns/{}/preview/1/skip", b.campaign),
+            None,
+            [409, 404, 404, 404],
+        ),
         (
             Method::GET,
             format!("/api/qualification-groups/{}", b.quals),
