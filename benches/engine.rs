@@ -419,11 +419,16 @@ fn child_rss_kib(child: &tokio::process::Child) -> Option<u64> {
 /// The server process of the paced run: serves the bench flow on an ephemeral port, prints
 /// `listening ADDR`, and when stdin closes prints `steps N P50_NS P99_NS` and `hwm KIB`.
 ///
-/// The clients keep one core busy, so the server gets the other: one worker thread. More
-/// workers than free cores only adds context switches to the tail.
+/// The clients keep one core busy, so the server gets the other: one worker thread (more
+/// workers than free cores only add context switches to the tail). On a bigger machine,
+/// `CALLPRO_BENCH_SERVER_WORKERS=N` gives it more.
 fn agi_server_process() {
+    let workers = std::env::var("CALLPRO_BENCH_SERVER_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap();
