@@ -144,8 +144,20 @@ pub async fn call(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Resource::Call, Action::Create)?;
     let (id, lead_id) = path.into_inner();
-    let telephony = state.engine.telephony()?.clone();
     let agent = principal.id();
+    let site = principal.user.site_id;
+    // What is asked first (404, 403, 409), then whether it can be done now (session, Asterisk).
+    let (campaign, settings, lead, trunk) = state
+        .db
+        .run(move |conn| {
+            let (campaign, settings) = preview_campaign(&principal, conn, id)?;
+            let lead = held_lead(conn, id, lead_id, agent, db::now())?;
+            let trunk = Trunk::for_site(conn, campaign.call_center_id, site)?.ok_or_else(|| {
+                ApiError::conflict("no_trunk", "the call center has no active trunk")
+            })?;
+            Ok((campaign, settings, lead, trunk.name))
+        })
+        .await?;
     if state
         .engine
         .live
@@ -157,26 +169,25 @@ pub async fn call(
             "log in to your session first: the call lands in your session bridge",
         ));
     }
-    let site = principal.user.site_id;
+    let telephony = state.engine.telephony()?.clone();
     let call_ref = call::new_call_ref(id);
-    let reference = call_ref.clone();
-    let (campaign, settings, lead, trunk) = state
+    let (row, reference, via, center) = (
+        lead.clone(),
+        call_ref.clone(),
+        trunk.clone(),
+        campaign.clone(),
+    );
+    state
         .db
         .run(move |conn| {
-            let (campaign, settings) = preview_campaign(&principal, conn, id)?;
-            let lead = held_lead(conn, id, lead_id, agent, db::now())?;
-            let trunk = Trunk::for_site(conn, campaign.call_center_id, site)?.ok_or_else(|| {
-                ApiError::conflict("no_trunk", "the call center has no active trunk")
-            })?;
-            attempts::dialed(
+            Ok(attempts::dialed(
                 conn,
-                &campaign,
-                &lead,
+                &center,
+                &row,
                 &reference,
-                &trunk.name,
+                &via,
                 chrono::Utc::now(),
-            )?;
-            Ok((campaign, settings, lead, trunk.name))
+            )?)
         })
         .await?;
     let request = call::originate(
