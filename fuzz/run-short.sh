@@ -7,7 +7,7 @@
 set -euo pipefail
 seconds="${1:-30}"
 cd "$(dirname "$0")/.."
-targets=(ami_decode agi_env agi_reply lead_import)
+targets=(ami_decode agi_env agi_reply lead_import ivr_flow)
 toolchain=()
 if cargo +nightly --version >/dev/null 2>&1; then
     toolchain=(+nightly)

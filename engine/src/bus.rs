@@ -84,6 +84,34 @@ pub enum LiveEvent {
         /// The campaign as its dialer sees it now.
         progress: CampaignProgress,
     },
+    /// An inbound call moved through its IVR flow (a node left, or the walk ended).
+    IvrProgress {
+        /// Where the call is in its flow.
+        progress: IvrProgress,
+    },
+}
+
+/// A step of an inbound call's IVR session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IvrProgress {
+    /// The call center owning the DID (`None` for an unknown DID).
+    pub call_center_id: Option<i64>,
+    /// The stored session, when it could be stored.
+    pub session_id: Option<i64>,
+    /// The channel's Uniqueid.
+    pub uniqueid: String,
+    /// The DID called.
+    pub did: String,
+    /// The caller's number.
+    pub caller_id: String,
+    /// The flow walked.
+    pub flow_id: Option<i64>,
+    /// The node just left (or ended in).
+    pub node: Option<String>,
+    /// Its exit; `None` when the walk ended there.
+    pub exit: Option<String>,
+    /// The session's outcome code once it ended (`queued`, `abandoned`, ...).
+    pub outcome: Option<String>,
 }
 
 /// What a campaign's dialer is doing right now (published on every pacing tick).
@@ -136,6 +164,7 @@ impl LiveEvent {
             LiveEvent::QueueChanged { queue } => queue.call_center_id,
             LiveEvent::TrunkChanged { trunk } => trunk.call_center_id,
             LiveEvent::CampaignProgress { progress } => Some(progress.call_center_id),
+            LiveEvent::IvrProgress { progress } => progress.call_center_id,
             LiveEvent::Resynced => None,
         }
     }
