@@ -44,17 +44,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Render Asterisk's configuration (pjsip, dialplan, ConfBridge, AMI) from the database.
+    /// Render Asterisk's configuration (pjsip, dialplan with the DIDs, queues, ConfBridge, AMI)
+    /// from the database.
     AsteriskConfig {
-        /// Directory to write `pjsip.conf`, `extensions.conf`, `confbridge.conf` and
-        /// `manager.conf` into (created if missing).
+        /// Directory to write `pjsip.conf`, `extensions.conf`, `queues.conf`,
+        /// `confbridge.conf` and `manager.conf` into (created if missing).
         #[arg(long, default_value = "asterisk-rendered")]
         out: PathBuf,
         /// `host:port` Asterisk reaches callpro's FastAGI server at (default: `agi.bind`, with
         /// an unspecified address replaced by 127.0.0.1).
         #[arg(long)]
         agi_address: Option<String>,
-        /// Render only this call center's trunks and agents.
+        /// Render only this call center's trunks, agents, DIDs and queues.
         #[arg(long)]
         call_center: Option<i64>,
     },
@@ -258,8 +259,12 @@ fn asterisk_config(
         println!("wrote {}", path.display());
     }
     println!(
-        "{} trunk(s), {} agent endpoint(s), {} new agent SIP password(s)",
-        rendered.trunks, rendered.agents, rendered.generated_secrets
+        "{} trunk(s), {} agent endpoint(s), {} new agent SIP password(s), {} DID(s), {} queue(s)",
+        rendered.trunks,
+        rendered.agents,
+        rendered.generated_secrets,
+        rendered.dids,
+        rendered.queues
     );
     Ok(())
 }

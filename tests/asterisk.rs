@@ -1,5 +1,6 @@
-//! `callpro asterisk-config`: Asterisk's configuration rendered from the database, and the
-//! agents' SIP passwords behind it.
+//! `callpro asterisk-config`: Asterisk's configuration rendered from the database (trunks,
+//! agents' phones, the DIDs' dialplan, the agent groups' queues), and the agents' SIP
+//! passwords behind it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -92,6 +93,7 @@ async fn renders_trunks_and_agents_from_the_database() {
         (first.trunks, first.agents, first.generated_secrets),
         (2, 2, 2)
     );
+    assert_eq!((first.dids, first.queues), (0, 0));
     let pjsip = file(&first, "pjsip.conf");
     assert!(pjsip.contains("[transport-udp]"), "{pjsip}");
     assert!(pjsip.contains("[yeastar-paris]\ntype = endpoint\n"));
@@ -119,6 +121,15 @@ async fn renders_trunks_and_agents_from_the_database() {
         .map(|f| f.name)
         .collect();
     assert_eq!(secret_files, ["pjsip.conf", "manager.conf"]);
+    let queues = file(&first, "queues.conf");
+    assert!(
+        queues.contains("[callpro-queue](!)\n") && queues.contains("\nstrategy = leastrecent\n"),
+        "{queues}"
+    );
+    assert!(
+        !queues.contains("\n[callpro-group-"),
+        "no group, no queue: {queues}"
+    );
 
     // Rendering again keeps every password.
     let second = render(&app, None).await;
@@ -187,4 +198,94 @@ async fn only_the_user_or_their_managers_rotate_a_sip_secret() {
         .post(&format!("/api/users/{peer}/sip-secret"), &admin, json!({}))
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+#[actix_web::test]
+async fn renders_dids_into_the_dialplan_and_groups_into_queues() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let cc = app.call_center(&admin, "Acme").await;
+    let other = app.call_center(&admin, "Other").await;
+    let mut groups = Vec::new();
+    for (cc, name) in [(cc, "Sales"), (cc, "Support"), (other, "Theirs")] {
+        let res = app
+            .post(
+                "/api/groups",
+                &admin,
+                json!({"call_center_id": cc, "name": name}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        groups.push(body(res).await["id"].as_i64().unwrap());
+    }
+    let res = app
+        .post(
+            "/api/ivr-flows",
+            &admin,
+            json!({"call_center_id": cc, "name": "Main \"line\"\n",
+                   "definition": {"start": "h", "nodes": [{"id": "h", "type": "hangup"}]}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let flow = body(res).await["id"].as_i64().unwrap();
+    for (cc, number, flow, active) in [
+        (cc, "+33 1 42 00 00 00", Some(flow), true),
+        (cc, "0142000001", None, true),
+        (cc, "0142000002", Some(flow), false),
+        (other, "0299000000", None, true),
+    ] {
+        let res = app
+            .post(
+                "/api/dids",
+                &admin,
+                json!({"call_center_id": cc, "number": number, "flow_id": flow, "active": active}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+
+    let all = render(&app, None).await;
+    assert_eq!((all.dids, all.queues), (3, 3));
+    let extensions = file(&all, "extensions.conf");
+    let block = format!(
+        "; DID +33142000000: flow {flow} \"Main \"line\"\"\n\
+         exten => +33142000000,1,NoOp(Inbound DID ${{EXTEN}} from ${{CALLERID(all)}})\n \
+         same => n,AGI(${{CALLPRO_AGI}}/ivr?did=${{EXTEN}})\n \
+         same => n,NoOp(IVR ended: ${{CALLPRO_IVR_RESULT}} ${{CALLPRO_IVR_ERROR}})\n \
+         same => n,Hangup()\n"
+    );
+    assert!(extensions.contains(&block), "{extensions}");
+    assert!(extensions.contains("; DID 0142000001: no flow"));
+    assert!(extensions.contains("exten => 0142000001,1,"));
+    assert!(extensions.contains("exten => 0299000000,1,"));
+    assert!(
+        !extensions.contains("0142000002"),
+        "inactive DIDs are left out"
+    );
+    // Every DID comes before the catch-all, inside [from-gw].
+    let from_gw = extensions.find("[from-gw]").unwrap();
+    let catch_all = extensions.find("exten => _X.,1,NoOp(Inbound DID").unwrap();
+    for number in ["+33142000000", "0142000001", "0299000000"] {
+        let at = extensions.find(&format!("exten => {number},1,")).unwrap();
+        assert!(from_gw < at && at < catch_all, "{number}");
+    }
+    let queues = file(&all, "queues.conf");
+    for group in &groups {
+        assert!(
+            queues.contains(&format!("\n[callpro-group-{group}](callpro-queue)\n")),
+            "{queues}"
+        );
+    }
+    assert!(queues.contains(&format!(
+        "; group {} \"Sales\" of call center {cc}\n",
+        groups[0]
+    )));
+    assert!(queues.contains("joinempty = ") && queues.contains("leavewhenempty = "));
+    assert!(queues.contains("retry = 5\n") && queues.contains("timeout = 15\n"));
+
+    // One tenant only.
+    let acme = render(&app, Some(cc)).await;
+    assert_eq!((acme.dids, acme.queues), (2, 2));
+    assert!(!file(&acme, "extensions.conf").contains("0299000000"));
+    assert!(!file(&acme, "queues.conf").contains(&format!("callpro-group-{}]", groups[2])));
 }

@@ -732,3 +732,233 @@ async fn every_role_on_the_dialer_endpoints_in_both_tenants() {
         failures.join("\n")
     );
 }
+
+/// IVR objects of one tenant: a prompt, a published flow playing it, a DID routed to the
+/// flow, and a recorded session.
+struct Ivr {
+    prompt: i64,
+    flow: i64,
+    did: i64,
+    session: i64,
+}
+
+async fn ivr_objects(w: &World, t: &Tenant, number: &str) -> Ivr {
+    use callpro_api::models::ivr_session::{IvrSession, NewIvrSession};
+    let admin = w.token("super_admin");
+    let id = |v: Value| v["id"].as_i64().unwrap();
+    let prompt = id(body(
+        w.app
+            .post(
+                "/api/prompts",
+                admin,
+                json!({"call_center_id": t.cc, "name": "callpro/welcome"}),
+            )
+            .await,
+    )
+    .await);
+    let flow = id(body(
+        w.app
+            .post(
+                "/api/ivr-flows",
+                admin,
+                json!({"call_center_id": t.cc, "name": "Main", "definition": {"start": "p", "nodes": [
+                    {"id": "p", "type": "playback", "prompts": ["callpro/welcome"], "exits": {"next": "q"}},
+                    {"id": "q", "type": "queue", "group_id": t.group,
+                     "exits": {"answered": null, "timeout": null, "full": null, "unavailable": null, "failed": null}}
+                ]}}),
+            )
+            .await,
+    )
+    .await);
+    let res = w
+        .app
+        .post(&format!("/api/ivr-flows/{flow}/publish"), admin, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let did = id(body(
+        w.app
+            .post(
+                "/api/dids",
+                admin,
+                json!({"call_center_id": t.cc, "number": number, "flow_id": flow}),
+            )
+            .await,
+    )
+    .await);
+    let row = NewIvrSession {
+        call_center_id: Some(t.cc),
+        did: number.to_owned(),
+        caller_id: "0600000000".into(),
+        caller_name: String::new(),
+        uniqueid: "1.1".into(),
+        channel: "PJSIP/gw-1".into(),
+        flow_id: Some(flow),
+        flow_version: Some(1),
+        started_at: callpro_api::db::now(),
+        ended_at: None,
+        outcome: "in_progress".into(),
+        outcome_detail: None,
+        last_node: None,
+        steps: "[]".into(),
+    };
+    let session = w
+        .app
+        .state
+        .db
+        .run(move |conn| Ok(IvrSession::create(conn, &row)?))
+        .await
+        .unwrap();
+    Ivr {
+        prompt,
+        flow,
+        did,
+        session,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_on_the_ivr_endpoints_in_both_tenants() {
+    let w = world().await;
+    let a = ivr_objects(&w, &w.a, "0142000000").await;
+    let b = ivr_objects(&w, &w.b, "0242000000").await;
+    let mut reads: Vec<Row> = Vec::new();
+    for (path, own) in [
+        ("/api/prompts".to_owned(), true),
+        ("/api/ivr-flows".to_owned(), true),
+        ("/api/dids".to_owned(), true),
+        ("/api/ivr/sessions".to_owned(), true),
+        (format!("/api/prompts/{}", a.prompt), true),
+        (format!("/api/ivr-flows/{}", a.flow), true),
+        (format!("/api/ivr-flows/{}/versions", a.flow), true),
+        (format!("/api/ivr-flows/{}/versions/1", a.flow), true),
+        (format!("/api/dids/{}", a.did), true),
+        (format!("/api/ivr/sessions/{}", a.session), true),
+        // The other tenant's objects do not exist for anyone bound to tenant A.
+        (format!("/api/prompts/{}", b.prompt), false),
+        (format!("/api/ivr-flows/{}", b.flow), false),
+        (format!("/api/ivr-flows/{}/versions", b.flow), false),
+        (format!("/api/ivr-flows/{}/versions/1", b.flow), false),
+        (format!("/api/dids/{}", b.did), false),
+        (format!("/api/ivr/sessions/{}", b.session), false),
+    ] {
+        let expected = if own {
+            [200, 200, 200, 403]
+        } else {
+            [200, 404, 404, 403]
+        };
+        reads.push((Method::GET, path, None, expected));
+    }
+    check(&w, reads).await;
+    drop(w);
+
+    // Writes: each role on a fresh world.
+    let mut failures = Vec::new();
+    for (i, role) in ROLES.iter().enumerate() {
+        let w = world().await;
+        let a = ivr_objects(&w, &w.a, "0142000000").await;
+        let b = ivr_objects(&w, &w.b, "0242000000").await;
+        let hangup = json!({"start": "h", "nodes": [{"id": "h", "type": "hangup"}]});
+        let rows: Vec<Row> = vec![
+            (
+                Method::PATCH,
+                format!("/api/ivr-flows/{}", b.flow),
+                Some(json!({"description": "x"})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                format!("/api/ivr-flows/{}/publish", b.flow),
+                None,
+                [201, 404, 403, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/dids/{}", b.did),
+                Some(json!({"active": false})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/prompts/{}", b.prompt),
+                None,
+                [204, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/prompts".into(),
+                Some(json!({"call_center_id": w.a.cc, "name": "callpro/new"})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/ivr-flows".into(),
+                Some(json!({"call_center_id": w.a.cc, "name": "New", "definition": hangup})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/ivr-flows/{}", a.flow),
+                Some(json!({"description": "x"})),
+                [200, 200, 403, 403],
+            ),
+            (
+                Method::POST,
+                format!("/api/ivr-flows/{}/publish", a.flow),
+                None,
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/dids".into(),
+                Some(json!({"call_center_id": w.a.cc, "number": "0142000099", "flow_id": a.flow})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/dids/{}", a.did),
+                Some(json!({"active": false})),
+                [200, 200, 403, 403],
+            ),
+            // A DID still routes to the flow.
+            (
+                Method::DELETE,
+                format!("/api/ivr-flows/{}", a.flow),
+                None,
+                [409, 409, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/dids/{}", a.did),
+                None,
+                [204, 204, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/prompts/{}", a.prompt),
+                None,
+                [204, 204, 403, 403],
+            ),
+            // Sessions are written by the engine only.
+            (
+                Method::DELETE,
+                format!("/api/ivr/sessions/{}", a.session),
+                None,
+                [405, 405, 405, 405],
+            ),
+        ];
+        for (method, path, payload, expected) in rows {
+            let got = w.status(role, method.clone(), &path, payload).await;
+            if got.as_u16() != expected[i] {
+                failures.push(format!(
+                    "{role} {method} {path}: expected {}, got {got}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "IVR authorization matrix:\n{}",
+        failures.join("\n")
+    );
+}

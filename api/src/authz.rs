@@ -37,6 +37,14 @@ pub enum Resource {
     Lead,
     /// Do-not-call numbers (internal list and national opposition lists).
     Dnc,
+    /// Prompts (sound files IVR flows play).
+    Prompt,
+    /// IVR flows, their publication and published versions.
+    IvrFlow,
+    /// DIDs and the flow each is routed to.
+    Did,
+    /// The record of inbound calls through the IVR (written by the engine, read-only here).
+    IvrSession,
 }
 
 /// What is being done.
@@ -74,6 +82,11 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
         (Role::Supervisor, Campaign | Lead, List | Read | Update) => true,
         (Role::Supervisor, Dnc, List | Read | Create) => true,
         (Role::Supervisor, Qualification, List | Read) => true,
+        // Owners build and publish their center's IVR; supervisors read it and follow the
+        // calls through it. Sessions are written by the engine only.
+        (Role::Owner, Prompt | IvrFlow | Did, _) => true,
+        (Role::Supervisor, Prompt | IvrFlow | Did, List | Read) => true,
+        (Role::Owner | Role::Supervisor, IvrSession, List | Read) => true,
         // Agents see only themselves and the center and site they work in, and the
         // qualifications they choose from.
         (Role::Agent, CallCenter | Site | User, Read) => true,
@@ -179,5 +192,18 @@ mod tests {
         assert!(allowed(Role::Agent, Resource::User, Action::Read));
         assert!(!allowed(Role::Agent, Resource::Audit, Action::List));
         assert!(!allowed(Role::Supervisor, Resource::Audit, Action::List));
+        assert!(allowed(Role::Owner, Resource::IvrFlow, Action::Update));
+        assert!(!allowed(
+            Role::Supervisor,
+            Resource::IvrFlow,
+            Action::Update
+        ));
+        assert!(allowed(
+            Role::Supervisor,
+            Resource::IvrSession,
+            Action::Read
+        ));
+        assert!(!allowed(Role::Owner, Resource::IvrSession, Action::Delete));
+        assert!(!allowed(Role::Agent, Resource::Did, Action::List));
     }
 }

@@ -29,6 +29,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("AMI_URL", "ami.url"),
     ("AGI_BIND", "agi.bind"),
     ("AGI_ENABLED", "agi.enabled"),
+    ("IVR_FALLBACK_PROMPT", "ivr.fallback_prompt"),
     ("SIP_PROBE", "sip.probe"),
     ("SIP_PROBE_INTERVAL_SECS", "sip.probe_interval_secs"),
     ("LOG_FORMAT", "log.format"),
@@ -55,6 +56,8 @@ pub struct Config {
     pub ami: AmiSection,
     /// FastAGI server.
     pub agi: AgiSection,
+    /// Inbound IVR.
+    pub ivr: IvrSection,
     /// SIP trunk probing.
     pub sip: SipSection,
 }
@@ -85,6 +88,36 @@ impl Default for AgiSection {
             bind: "127.0.0.1:4573".into(),
             enabled: true,
             max_sessions: 2000,
+        }
+    }
+}
+
+/// `[ivr]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrSection {
+    /// Sound played when a call cannot be handled (unknown DID, no published flow).
+    pub fallback_prompt: String,
+    /// Largest answer an `http_lookup` node reads, in bytes.
+    pub http_body_limit_bytes: usize,
+}
+
+impl Default for IvrSection {
+    fn default() -> Self {
+        let driver = callpro_ivr::IvrConfig::default();
+        Self {
+            fallback_prompt: driver.fallback_prompt,
+            http_body_limit_bytes: driver.http_body_limit,
+        }
+    }
+}
+
+impl IvrSection {
+    /// The settings of the IVR driver.
+    pub fn driver_config(&self) -> callpro_ivr::IvrConfig {
+        callpro_ivr::IvrConfig {
+            fallback_prompt: self.fallback_prompt.clone(),
+            http_body_limit: self.http_body_limit_bytes,
         }
     }
 }
@@ -367,6 +400,21 @@ impl Config {
                 "agi.bind",
                 "must be an address like 127.0.0.1:4573",
             ));
+        }
+        let prompt = &self.ivr.fallback_prompt;
+        if prompt.is_empty()
+            || prompt.len() > 128
+            || !prompt
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+        {
+            return Err(invalid(
+                "ivr.fallback_prompt",
+                "must be a sound file name such as ss-noservice or callpro/closed",
+            ));
+        }
+        if self.ivr.http_body_limit_bytes == 0 {
+            return Err(invalid("ivr.http_body_limit_bytes", "must be at least 1"));
         }
         if self.sip.probe_interval_secs == 0 {
             return Err(invalid("sip.probe_interval_secs", "must be at least 1"));

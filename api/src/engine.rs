@@ -1,6 +1,7 @@
 //! The telephony side of `callpro serve`: the AMI client feeding the live state, the SIP trunk
-//! prober fed from the `sip_trunks` table, and the tenant maps that let the live state tell
-//! which call center a call belongs to. Handlers reach all of it through [`Engine`].
+//! prober fed from the `sip_trunks` table, the FastAGI server running the IVR (`/ivr`), and the
+//! tenant maps that let the live state tell which call center a call belongs to. Handlers reach
+//! all of it through [`Engine`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use callpro_engine::state::{
     LiveStateConfig, LiveStateHandle, ResyncLists, TenantResolver, TrunkProbe,
 };
 use callpro_engine::telephony::Telephony;
+use callpro_ivr::{IvrMetrics, IvrService};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -20,6 +22,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::handlers::health::{ComponentHealth, Status};
+use crate::ivr::{DbFlowSource, DbSessionSink};
 use crate::models::trunk::Trunk;
 use crate::models::user::User;
 
@@ -68,6 +71,9 @@ pub enum EngineError {
     /// The FastAGI listener could not be bound.
     #[error("configuration key `agi.bind`: {0}")]
     Agi(String),
+    /// The IVR service could not be built.
+    #[error("IVR: {0}")]
+    Ivr(#[from] callpro_ivr::driver::IvrError),
 }
 
 impl Engine {
@@ -135,10 +141,21 @@ impl Engine {
                 .await
                 .map_err(|e| EngineError::Agi(e.to_string()))?;
             engine.agi = Some(server.status());
+            // The IVR's HTTP lookups need a TLS provider; the binary and the test harness
+            // install ring already, this covers any other embedder (a second install is a no-op).
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let ivr = IvrService::new(
+                Arc::new(DbFlowSource::new(db.clone())),
+                Arc::new(DbSessionSink::new(db.clone())),
+                config.ivr.driver_config(),
+            )?
+            .with_bus(engine.live.bus().clone())
+            .with_metrics(IvrMetrics::new(registry)?);
             let mut stop = engine.shutdown.subscribe();
-            // Scripts are routed here as they land (`/ivr` comes with the IVR); anything else
-            // is answered by the fallback, which tells the dialplan why and hangs back.
-            tokio::spawn(server.run(listener, Router::new(), async move {
+            // Scripts not routed here are answered by the fallback, which tells the dialplan
+            // why and hangs back.
+            let router = Router::new().route("/ivr", ivr.handler());
+            tokio::spawn(server.run(listener, router, async move {
                 let _ = stop.changed().await;
             }));
         }

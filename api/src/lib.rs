@@ -20,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod ivr;
 pub mod metrics;
 pub mod models;
 pub mod openapi;

@@ -9,6 +9,7 @@ use crate::handlers::{
     agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
     leads, live, me, sites, trunks, users,
 };
+use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 
 struct Security;
@@ -60,6 +61,11 @@ impl Modify for Security {
         qualifications::list, qualifications::get, qualifications::create,
         qualifications::update, qualifications::delete,
         dnc::list, dnc::get, dnc::create, dnc::delete, dnc::import,
+        prompts::list, prompts::get, prompts::create, prompts::update, prompts::delete,
+        ivr_flows::list, ivr_flows::get, ivr_flows::create, ivr_flows::update, ivr_flows::delete,
+        ivr_flow_versions::publish, ivr_flow_versions::list, ivr_flow_versions::get,
+        dids::list, dids::get, dids::create, dids::update, dids::delete,
+        ivr_sessions::list, ivr_sessions::get,
     ),
     components(schemas(ErrorBody, FieldError)),
     modifiers(&Security),
@@ -77,6 +83,7 @@ impl Modify for Security {
         (name = "audit", description = "Read-only audit trail"),
         (name = "qualifications", description = "Call outcomes agents pick, and their groups"),
         (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
+        (name = "ivr", description = "Inbound calls: prompts, IVR flows and their versions, DIDs, session records"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -7,6 +7,7 @@ use crate::handlers::{
     agent_session, audit, auth, call_centers, calls, campaign_stats, campaigns, groups, health,
     leads, live, me, sites, trunks, users,
 };
+use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::openapi;
 
@@ -174,6 +175,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(dnc::get))
                 .route(web::delete().to(dnc::delete)),
         )
+        // Inbound: prompts, IVR flows and their published versions, DIDs, session records
+        .service(
+            resource("/api/prompts")
+                .route(web::get().to(prompts::list))
+                .route(web::post().to(prompts::create)),
+        )
+        .service(
+            resource("/api/prompts/{id}")
+                .route(web::get().to(prompts::get))
+                .route(web::patch().to(prompts::update))
+                .route(web::delete().to(prompts::delete)),
+        )
+        .service(
+            resource("/api/ivr-flows")
+                .route(web::get().to(ivr_flows::list))
+                .route(web::post().to(ivr_flows::create)),
+        )
+        .service(
+            resource("/api/ivr-flows/{id}")
+                .route(web::get().to(ivr_flows::get))
+                .route(web::patch().to(ivr_flows::update))
+                .route(web::delete().to(ivr_flows::delete)),
+        )
+        .service(
+            resource("/api/ivr-flows/{id}/publish")
+                .route(web::post().to(ivr_flow_versions::publish)),
+        )
+        .service(
+            resource("/api/ivr-flows/{id}/versions").route(web::get().to(ivr_flow_versions::list)),
+        )
+        .service(
+            resource("/api/ivr-flows/{id}/versions/{version}")
+                .route(web::get().to(ivr_flow_versions::get)),
+        )
+        .service(
+            resource("/api/dids")
+                .route(web::get().to(dids::list))
+                .route(web::post().to(dids::create)),
+        )
+        .service(
+            resource("/api/dids/{id}")
+                .route(web::get().to(dids::get))
+                .route(web::patch().to(dids::update))
+                .route(web::delete().to(dids::delete)),
+        )
+        .service(resource("/api/ivr/sessions").route(web::get().to(ivr_sessions::list)))
+        .service(resource("/api/ivr/sessions/{id}").route(web::get().to(ivr_sessions::get)))
         // Live supervision and call control
         .service(resource("/api/live/calls").route(web::get().to(live::calls)))
         .service(resource("/api/live/agents").route(web::get().to(live::agents)))

@@ -67,6 +67,23 @@ impl Validator {
         }
     }
 
+    /// Optional free text of at most `max` characters, without NUL (PostgreSQL refuses it).
+    pub fn free_text(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.add(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
+        } else if value.contains('\0') {
+            self.add(
+                field,
+                "invalid_characters",
+                "must not contain NUL characters",
+            );
+        }
+    }
+
     /// `Ok` when nothing was recorded, else a 422 listing every problem.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

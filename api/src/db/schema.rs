@@ -274,6 +274,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Sound files IVR flows may play, per call center and language.
+    prompts (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        language -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// IVR flows; `definition` is the draft (a `callpro_ivr` flow as JSON).
+    ivr_flows (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        definition -> Text,
+        published_version -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Published versions of IVR flows; written once, never changed.
+    ivr_flow_versions (id) {
+        id -> BigInt,
+        flow_id -> BigInt,
+        version -> Integer,
+        definition -> Text,
+        published_by -> Nullable<BigInt>,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Numbers callers dial, each routed to an IVR flow.
+    dids (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        number -> Text,
+        flow_id -> Nullable<BigInt>,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every inbound call that reached the IVR; `steps` is a JSON array of `callpro_ivr::Step`.
+    ivr_sessions (id) {
+        id -> BigInt,
+        call_center_id -> Nullable<BigInt>,
+        did -> Text,
+        caller_id -> Text,
+        caller_name -> Text,
+        uniqueid -> Text,
+        channel -> Text,
+        flow_id -> Nullable<BigInt>,
+        flow_version -> Nullable<Integer>,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Text,
+        outcome_detail -> Nullable<Text>,
+        last_node -> Nullable<Text>,
+        steps -> Text,
+    }
+}
+
 diesel::joinable!(sites -> call_centers (call_center_id));
 diesel::joinable!(agent_sip_secrets -> users (user_id));
 diesel::joinable!(sip_trunks -> call_centers (call_center_id));
@@ -293,6 +367,15 @@ diesel::joinable!(campaign_agent_groups -> agent_groups (group_id));
 diesel::joinable!(leads -> campaigns (campaign_id));
 diesel::joinable!(call_attempts -> leads (lead_id));
 diesel::joinable!(call_attempts -> qualifications (qualification_id));
+
+diesel::joinable!(prompts -> call_centers (call_center_id));
+diesel::joinable!(ivr_flows -> call_centers (call_center_id));
+diesel::joinable!(ivr_flow_versions -> ivr_flows (flow_id));
+diesel::joinable!(ivr_flow_versions -> users (published_by));
+diesel::joinable!(dids -> call_centers (call_center_id));
+diesel::joinable!(dids -> ivr_flows (flow_id));
+diesel::joinable!(ivr_sessions -> call_centers (call_center_id));
+diesel::joinable!(ivr_sessions -> ivr_flows (flow_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     qualification_groups,
@@ -314,4 +397,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     server_settings,
     sip_trunks,
+    prompts,
+    ivr_flows,
+    ivr_flow_versions,
+    dids,
+    ivr_sessions,
 );

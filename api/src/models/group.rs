@@ -105,6 +105,22 @@ impl Group {
         Ok((items, total))
     }
 
+    /// Ids of a call center's groups (the queues its IVR flows may send callers to).
+    pub fn ids_of_center(conn: &mut DbConn, call_center_id: i64) -> QueryResult<Vec<i64>> {
+        agent_groups::table
+            .filter(agent_groups::call_center_id.eq(call_center_id))
+            .select(agent_groups::id)
+            .load(conn)
+    }
+
+    /// Every group, by id (one Asterisk queue each).
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
+        agent_groups::table
+            .order(agent_groups::id.asc())
+            .select(Self::as_select())
+            .load(conn)
+    }
+
     /// Inserts.
     pub fn create(conn: &mut DbConn, new: &NewGroup<'_>) -> QueryResult<Self> {
         diesel::insert_into(agent_groups::table)

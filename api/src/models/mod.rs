@@ -5,9 +5,13 @@
 pub mod audit;
 pub mod call_center;
 pub mod campaign;
+pub mod did;
 pub mod dnc;
 pub mod group;
+pub mod ivr_flow;
+pub mod ivr_session;
 pub mod lead;
+pub mod prompt;
 pub mod qualification;
 pub mod settings;
 pub mod site;

@@ -190,6 +190,14 @@ impl Trunk {
             .load(conn)
     }
 
+    /// Names of a call center's trunks (what IVR transfers may leave through).
+    pub fn names_of_center(conn: &mut DbConn, call_center_id: i64) -> QueryResult<Vec<String>> {
+        sip_trunks::table
+            .filter(sip_trunks::call_center_id.eq(call_center_id))
+            .select(sip_trunks::name)
+            .load(conn)
+    }
+
     /// Inserts.
     pub fn create(conn: &mut DbConn, new: &NewTrunk<'_>) -> QueryResult<Self> {
         diesel::insert_into(sip_trunks::table)

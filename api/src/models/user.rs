@@ -268,6 +268,28 @@ impl User {
             .load(conn)
     }
 
+    /// Ids of a call center's active users (who an IVR may transfer to).
+    pub fn active_ids_of_center(conn: &mut DbConn, call_center_id: i64) -> QueryResult<Vec<i64>> {
+        users::table
+            .filter(users::call_center_id.eq(call_center_id))
+            .filter(users::active.eq(true))
+            .select(users::id)
+            .load(conn)
+    }
+
+    /// (user id, SIP extension) of a call center's active users that carry a phone.
+    pub fn extensions_of_center(
+        conn: &mut DbConn,
+        call_center_id: i64,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        users::table
+            .filter(users::call_center_id.eq(call_center_id))
+            .filter(users::active.eq(true))
+            .filter(users::sip_extension.is_not_null())
+            .select((users::id, users::sip_extension.assume_not_null()))
+            .load(conn)
+    }
+
     /// Number of users in the database.
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         users::table.count().get_result(conn)
