@@ -458,18 +458,33 @@ async fn publishing_writes_immutable_versions() {
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
-    // Publishing validates again: the prompt the draft plays has gone since it was saved.
-    let closed = body(app.get("/api/prompts?q=closed", admin).await).await["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let res = app.delete(&format!("/api/prompts/{closed}"), admin).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Publishing validates again: the agent the draft transfers to has left since it was saved.
+    let draft = json!({"start": "t", "nodes": [
+        {"id": "t", "type": "transfer", "target": {"agent": s.agent},
+         "exits": {"answered": null, "busy": null, "no_answer": null, "failed": null}}
+    ]});
+    let res = app
+        .patch(
+            &format!("/api/ivr-flows/{flow}"),
+            admin,
+            json!({"definition": draft}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .patch(
+            &format!("/api/users/{}", s.agent),
+            admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .post(&format!("/api/ivr-flows/{flow}/publish"), admin, json!({}))
         .await;
     assert_eq!(
         problems(res).await,
-        pairs(&[("definition.nodes[0].prompts[0]", "unknown_prompt")])
+        pairs(&[("definition.nodes[0].target.agent", "unknown_agent")])
     );
     let current = body(app.get(&format!("/api/ivr-flows/{flow}"), admin).await).await;
     assert_eq!(current["published_version"], 2);
@@ -649,10 +664,7 @@ async fn flows_in_use_cannot_be_deleted() {
     let res = app.delete(&format!("/api/ivr-flows/{target}"), admin).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let message = body(res).await["message"].as_str().unwrap().to_owned();
-    assert!(
-        message.contains("published version of flow `Caller`"),
-        "{message}"
-    );
+    assert!(message.contains("version 1 of flow `Caller`"), "{message}");
 
     // Publishing the caller's new draft frees the target; deleting takes its versions along.
     app.post(
@@ -1037,4 +1049,117 @@ async fn bad_input_is_a_client_error() {
         let status = req.send().await.unwrap().status();
         assert!(status.is_client_error(), "{method} {path}: {status}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_flow_uses_cannot_be_removed_from_under_it() {
+    let s = setup().await;
+    let app = &s.app;
+    let flow = create_flow(&s, "Main", full_flow(s.group, s.agent)).await;
+    let prompts = body(app.get("/api/prompts?per_page=100", &s.admin).await).await;
+    let closed = prompts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "callpro/closed")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // The draft plays callpro/closed: no deleting it, no renaming it away.
+    let res = app
+        .delete(&format!("/api/prompts/{closed}"), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let value = body(res).await;
+    assert_eq!(value["code"], "prompt_in_use", "{value}");
+    assert!(
+        value["message"].as_str().unwrap().contains("flow `Main`"),
+        "{value}"
+    );
+    let res = app
+        .patch(
+            &format!("/api/prompts/{closed}"),
+            &s.admin,
+            json!({"name": "callpro/closed-old"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    // A French recording of the same name keeps the name registered: the English one may go.
+    let french = id(app
+        .post(
+            "/api/prompts",
+            &s.admin,
+            json!({"call_center_id": s.cc, "name": "callpro/closed", "language": "fr"}),
+        )
+        .await)
+    .await;
+    let res = app
+        .delete(&format!("/api/prompts/{closed}"), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .delete(&format!("/api/prompts/{french}"), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // The queue's group and the transfer's trunk are in use too.
+    let res = app
+        .delete(&format!("/api/groups/{}", s.group), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(body(res).await["code"], "group_in_use");
+    let trunks = body(app.get("/api/trunks", &s.admin).await).await;
+    let trunk = trunks["items"][0]["id"].as_i64().unwrap();
+    let res = app.delete(&format!("/api/trunks/{trunk}"), &s.admin).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(body(res).await["code"], "trunk_in_use");
+    let res = app
+        .patch(
+            &format!("/api/trunks/{trunk}"),
+            &s.admin,
+            json!({"name": "yeastar-lyon"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // A published version holds on to what it uses even after the draft stops using it.
+    let res = app
+        .post(
+            &format!("/api/ivr-flows/{flow}/publish"),
+            &s.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .patch(
+            &format!("/api/ivr-flows/{flow}"),
+            &s.admin,
+            json!({"definition": small_flow(None)}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .delete(&format!("/api/groups/{}", s.group), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let value = body(res).await;
+    assert!(
+        value["message"].as_str().unwrap().contains("version 1"),
+        "{value}"
+    );
+    // Once version 2 no longer queues for the group, it may go.
+    let res = app
+        .post(
+            &format!("/api/ivr-flows/{flow}/publish"),
+            &s.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .delete(&format!("/api/groups/{}", s.group), &s.admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }

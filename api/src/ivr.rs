@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use callpro_engine::agi::BoxFuture;
 use callpro_ivr::driver::SourceError;
 use callpro_ivr::{
-    Catalog, Flow, FlowSource, LoadedFlow, Lookup, NodeKind, SessionRecord, SessionSink,
+    Catalog, Flow, FlowSource, LoadedFlow, Lookup, References, SessionRecord, SessionSink,
     SessionStart,
 };
 use chrono::{DateTime, NaiveDateTime, Timelike as _, Utc};
@@ -58,23 +58,42 @@ fn time_zone(conn: &mut DbConn, call_center_id: i64) -> QueryResult<Option<Strin
         .map(|c| c.time_zone))
 }
 
-/// The flows a stored definition continues in (its `goto_flow` nodes). A definition that does
-/// not parse continues nowhere.
-pub fn goto_targets(definition: &str) -> Vec<i64> {
-    let Ok(value) = serde_json::from_str(definition) else {
-        return Vec::new();
-    };
-    match Flow::parse(&value) {
-        Ok(flow) => flow
-            .nodes
-            .iter()
-            .filter_map(|node| match &node.kind {
-                NodeKind::GotoFlow(goto) => Some(goto.flow_id),
-                _ => None,
-            })
-            .collect(),
-        Err(_) => Vec::new(),
+/// What a stored definition refers to. A definition that does not parse refers to nothing.
+pub fn references_of(definition: &str) -> References {
+    serde_json::from_str(definition)
+        .ok()
+        .and_then(|value| Flow::parse(&value).ok())
+        .map(|flow| flow.references())
+        .unwrap_or_default()
+}
+
+/// Why something a flow of `call_center_id` refers to cannot go: the first flow (draft or
+/// published version, other than `except`) for which `uses` holds, as a sentence; `None` when
+/// no flow uses it.
+pub fn used_by_flows(
+    conn: &mut DbConn,
+    call_center_id: i64,
+    except: Option<i64>,
+    uses: impl Fn(&References) -> bool,
+) -> QueryResult<Option<String>> {
+    for flow in IvrFlow::of_center(conn, call_center_id)? {
+        if Some(flow.id) == except {
+            continue;
+        }
+        if uses(&references_of(&flow.definition)) {
+            return Ok(Some(format!("the draft of flow `{}` uses it", flow.name)));
+        }
+        if let Some(version) = flow.published_version {
+            let published = FlowVersion::find(conn, flow.id, version)?;
+            if uses(&references_of(&published.definition)) {
+                return Ok(Some(format!(
+                    "version {version} of flow `{}`, live on its DIDs, uses it",
+                    flow.name
+                )));
+            }
+        }
     }
+    Ok(None)
 }
 
 /// Why the IVR's store could not answer.

@@ -12,7 +12,7 @@
 //! strict (unknown fields are refused) and reports every defect with its JSON path; the graph
 //! rules live in [`crate::validate`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,21 @@ pub struct Flow {
     /// The nodes, in the author's order.
     pub nodes: Vec<Node>,
     index: HashMap<String, usize>,
+}
+
+/// What a flow refers to outside itself (see [`Flow::references`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct References {
+    /// Prompt names.
+    pub prompts: BTreeSet<String>,
+    /// Agent group ids (queues).
+    pub groups: BTreeSet<i64>,
+    /// Agent ids.
+    pub agents: BTreeSet<i64>,
+    /// Trunk names.
+    pub trunks: BTreeSet<String>,
+    /// Other flows (`goto_flow`).
+    pub flows: BTreeSet<i64>,
 }
 
 /// One node: an id, what it does, and where each of its outcomes leads.
@@ -533,6 +548,42 @@ impl Flow {
         })
     }
 
+    /// Everything the flow refers to outside itself.
+    pub fn references(&self) -> References {
+        let mut refs = References::default();
+        for node in &self.nodes {
+            match &node.kind {
+                NodeKind::Playback(p) => refs.prompts.extend(p.prompts.iter().cloned()),
+                NodeKind::Menu(m) => {
+                    refs.prompts.insert(m.prompt.clone());
+                    refs.prompts.extend(m.invalid_prompt.iter().cloned());
+                    refs.prompts.extend(m.timeout_prompt.iter().cloned());
+                }
+                NodeKind::Collect(c) => {
+                    refs.prompts.insert(c.prompt.clone());
+                    refs.prompts.extend(c.invalid_prompt.iter().cloned());
+                }
+                NodeKind::Queue(q) => {
+                    refs.groups.insert(q.group_id);
+                }
+                NodeKind::Transfer(t) => match &t.target {
+                    TransferTarget::Agent(agent) => {
+                        refs.agents.insert(*agent);
+                    }
+                    TransferTarget::Number { trunk, .. } => {
+                        refs.trunks.insert(trunk.clone());
+                    }
+                    TransferTarget::Extension(_) => {}
+                },
+                NodeKind::GotoFlow(g) => {
+                    refs.flows.insert(g.flow_id);
+                }
+                _ => {}
+            }
+        }
+        refs
+    }
+
     /// Position of the node with this id.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
@@ -734,6 +785,10 @@ mod tests {
         assert_eq!(flow.position("q"), Some(2));
         let again = Flow::parse(&flow.to_json()).unwrap();
         assert_eq!(flow, again);
+        let refs = flow.references();
+        assert_eq!(refs.prompts, ["p".to_owned()].into());
+        assert_eq!(refs.groups, [7].into());
+        assert_eq!(refs.trunks, ["gw".to_owned()].into());
         assert_eq!(
             flow.to_json()["nodes"][4],
             json!({"id": "h", "type": "hangup", "exits": {}})

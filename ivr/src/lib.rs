@@ -18,7 +18,7 @@ pub use driver::{
     FlowSource, IvrConfig, IvrService, Lookup, SessionRecord, SessionSink, SessionStart,
 };
 pub use executor::{Action, CallInfo, Input, LoadedFlow, Walk, queue_name};
-pub use flow::{FLOW_FORMAT_VERSION, Flow, Node, NodeKind};
+pub use flow::{FLOW_FORMAT_VERSION, Flow, Node, NodeKind, References};
 pub use metrics::IvrMetrics;
 pub use problem::Problem;
 pub use record::{Outcome, OutcomeKind, Step};

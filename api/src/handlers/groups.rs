@@ -13,6 +13,7 @@ use crate::authz::{Action, Resource};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
+use crate::ivr::used_by_flows;
 use crate::models::group::{Group, GroupChanges, GroupFilter, NewGroup};
 use crate::models::user::User;
 use crate::state::AppState;
@@ -320,6 +321,15 @@ pub async fn delete(
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let before = GroupView::from(visible(&principal, conn, id)?);
+                let queued = used_by_flows(conn, before.call_center_id, None, |refs| {
+                    refs.groups.contains(&id)
+                })?;
+                if let Some(reason) = queued {
+                    return Err(ApiError::conflict(
+                        "group_in_use",
+                        format!("IVR callers queue for this group: {reason}"),
+                    ));
+                }
                 Group::delete(conn, id)
                     .or_conflict("group_in_use", "the group is still referenced")?;
                 audit_group(

@@ -18,9 +18,9 @@ use crate::authz::{Action, Resource};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, FieldError, QueryResultExt as _};
 use crate::extract::Json;
-use crate::ivr::{catalog, goto_targets};
+use crate::ivr::{catalog, used_by_flows};
 use crate::models::did::Did;
-use crate::models::ivr_flow::{FlowVersion, IvrFlow, IvrFlowChanges, IvrFlowFilter, NewIvrFlow};
+use crate::models::ivr_flow::{IvrFlow, IvrFlowChanges, IvrFlowFilter, NewIvrFlow};
 use crate::state::AppState;
 use crate::validate::{Validator, double_option};
 
@@ -209,25 +209,11 @@ fn uses_of(conn: &mut DbConn, flow: &IvrFlow) -> Result<Option<String>, ApiError
             numbers.join(", ")
         )));
     }
-    for other in IvrFlow::of_center(conn, flow.call_center_id)? {
-        if other.id == flow.id {
-            continue;
-        }
-        if goto_targets(&other.definition).contains(&flow.id) {
-            return Ok(Some(format!(
-                "the draft of flow `{}` continues in this flow",
-                other.name
-            )));
-        }
-        if let Some(version) = other.published_version {
-            let published = FlowVersion::find(conn, other.id, version)?;
-            if goto_targets(&published.definition).contains(&flow.id) {
-                return Ok(Some(format!(
-                    "the published version of flow `{}` continues in this flow",
-                    other.name
-                )));
-            }
-        }
+    let used = used_by_flows(conn, flow.call_center_id, Some(flow.id), |refs| {
+        refs.flows.contains(&flow.id)
+    })?;
+    if let Some(reason) = used {
+        return Ok(Some(format!("{reason} (goto_flow)")));
     }
     Ok(None)
 }

@@ -15,6 +15,7 @@ use crate::authz::{Action, Resource};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
+use crate::ivr::used_by_flows;
 use crate::models::prompt::{NewPrompt, Prompt, PromptChanges, PromptFilter};
 use crate::state::AppState;
 use crate::validate::{Validator, double_option};
@@ -327,6 +328,7 @@ pub async fn update(
                 let after = PromptView::from(
                     Prompt::update(conn, id, &changes).or_conflict("prompt_taken", PROMPT_TAKEN)?,
                 );
+                still_played(conn, &before)?;
                 audit_prompt(
                     conn,
                     &principal,
@@ -360,11 +362,29 @@ pub async fn delete(
             db::write_transaction(conn, |conn| {
                 let before = PromptView::from(visible(&principal, conn, id)?);
                 Prompt::delete(conn, id)?;
+                still_played(conn, &before)?;
                 audit_prompt(conn, &principal, "prompt.delete", Some(&before), None)
             })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Refuses (409 `prompt_in_use`) a change that leaves a flow playing a name no prompt of the
+/// center has any more (another language of the same name keeps it registered).
+fn still_played(conn: &mut DbConn, before: &PromptView) -> Result<(), ApiError> {
+    if Prompt::names(conn, before.call_center_id)?.contains(&before.name) {
+        return Ok(());
+    }
+    match used_by_flows(conn, before.call_center_id, None, |refs| {
+        refs.prompts.contains(&before.name)
+    })? {
+        Some(reason) => Err(ApiError::conflict(
+            "prompt_in_use",
+            format!("prompt `{}` is still played: {reason}", before.name),
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

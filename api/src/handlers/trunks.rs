@@ -14,6 +14,7 @@ use crate::authz::{Action, Resource};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
+use crate::ivr::used_by_flows;
 use crate::models::site::Site;
 use crate::models::trunk::{NewTrunk, Trunk, TrunkChanges, TrunkFilter};
 use crate::state::AppState;
@@ -439,6 +440,9 @@ pub async fn update(
                 let after = TrunkView::from(
                     Trunk::update(conn, id, &changes).or_conflict("name_taken", NAME_TAKEN)?,
                 );
+                if after.name != before.name {
+                    not_dialed_by_flows(conn, &before)?;
+                }
                 audit_trunk(
                     conn,
                     &principal,
@@ -473,6 +477,7 @@ pub async fn delete(
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let before = TrunkView::from(visible(&principal, conn, id)?);
+                not_dialed_by_flows(conn, &before)?;
                 Trunk::delete(conn, id)
                     .or_conflict("trunk_in_use", "the trunk is still referenced")?;
                 audit_trunk(
@@ -488,4 +493,20 @@ pub async fn delete(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Refuses (409 `trunk_in_use`) renaming or deleting a trunk an IVR transfer dials through.
+fn not_dialed_by_flows(conn: &mut DbConn, before: &TrunkView) -> Result<(), ApiError> {
+    match used_by_flows(conn, before.call_center_id, None, |refs| {
+        refs.trunks.contains(&before.name)
+    })? {
+        Some(reason) => Err(ApiError::conflict(
+            "trunk_in_use",
+            format!(
+                "IVR transfers dial through trunk `{}`: {reason}",
+                before.name
+            ),
+        )),
+        None => Ok(()),
+    }
 }
