@@ -2,7 +2,9 @@
 //! 16 KiB reads into `AmiCodec`, every packet classified into a typed `Event`, on one core;
 //! (b) FastAGI round trips through a real `AgiServer` on loopback, with in-process clients playing
 //! Asterisk (`200 result=0` to every command), at 1, 100 and 1000 concurrent sessions with no
-//! think time, then 1000 sessions that think 0-100 ms before each reply.
+//! think time, then about 1000 sessions in progress at any time (callers re-dial when a call
+//! ends; first calls spread over 100 ms; counted after a warm-up second) that think 0-100 ms,
+//! to the microsecond, before each reply.
 //!
 //! Prints plain `engine/...:` lines. In the zero-think runs clients and server share one process
 //! and one tokio runtime (one worker per core), so those numbers are for both ends on the same
@@ -189,13 +191,26 @@ async fn play_call(addr: SocketAddr, think: Option<&mut u64>, turnaround: &mut V
             turnaround.push(nanos(at.elapsed()));
         }
         if let Some(state) = rng.as_deref_mut() {
-            tokio::time::sleep(Duration::from_micros(xorshift(state) % 100_000)).await;
+            think_for(Duration::from_micros(xorshift(state) % 100_000)).await;
         }
         if stream.write_all(b"200 result=0\n").await.is_err() {
             return answered;
         }
         replied_at = Some(Instant::now());
         answered += 1;
+    }
+}
+
+/// Waits `duration` to the microsecond. tokio's timer has millisecond slots, so plain sleeps
+/// would release every caller due in the same millisecond at once, a burst no set of Asterisk
+/// channel threads produces; the last stretch is spent yielding instead.
+async fn think_for(duration: Duration) {
+    let deadline = Instant::now() + duration;
+    if let Some(coarse) = duration.checked_sub(Duration::from_millis(2)) {
+        tokio::time::sleep(coarse).await;
+    }
+    while Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
 }
 
@@ -336,8 +351,8 @@ fn fastagi(full: bool) {
 const SERVER_ROLE: &str = "CALLPRO_BENCH_AGI_SERVER";
 
 /// The paced run: a separate server process (this binary re-run with [`SERVER_ROLE`]) and
-/// `big` clients here that think 0-100 ms before each reply, as Asterisk does while a command
-/// runs.
+/// `big` callers here, each calling again when its call ends, that think 0-100 ms before each
+/// reply, as Asterisk does while a command runs.
 async fn paced(big: usize, full: bool) {
     use std::process::Stdio;
     use tokio::io::AsyncBufReadExt as _;
@@ -353,28 +368,44 @@ async fn paced(big: usize, full: bool) {
     let addr: SocketAddr = first.strip_prefix("listening ").unwrap().parse().unwrap();
     let idle_kib = child_rss_kib(&child).unwrap_or(0);
 
-    let rounds = if full { 2 } else { 1 };
+    // Callers re-dial as soon as their call ends, so about `big` sessions are in progress at
+    // any time; first calls start spread over 100 ms (calls do not all arrive in the same
+    // millisecond) and only calls begun after a warm-up second are counted.
+    let (warm_up, window) = if full {
+        (Duration::from_secs(1), Duration::from_secs(6))
+    } else {
+        (Duration::from_millis(100), Duration::from_millis(300))
+    };
+    let started = Instant::now();
+    let measure_from = started + warm_up;
+    let until = measure_from + window;
+    let tasks: Vec<_> = (0..big)
+        .map(|i| {
+            tokio::spawn(async move {
+                let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ (i as u64 + 1);
+                tokio::time::sleep(Duration::from_micros(xorshift(&mut seed) % 100_000)).await;
+                let (mut turn, mut scratch, mut answered) = (Vec::new(), Vec::new(), 0);
+                while Instant::now() < until {
+                    let began = Instant::now();
+                    let n = play_call(addr, Some(&mut seed), &mut scratch).await;
+                    if began >= measure_from {
+                        turn.append(&mut scratch);
+                        answered += n;
+                    }
+                    scratch.clear();
+                }
+                (turn, answered)
+            })
+        })
+        .collect();
     let mut turnaround = Vec::new();
     let mut answered = 0;
-    let started = Instant::now();
-    for round in 0..rounds {
-        let tasks: Vec<_> = (0..big)
-            .map(|i| {
-                tokio::spawn(async move {
-                    let mut seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((round * 100_000 + i) as u64 + 1);
-                    let mut turn = Vec::with_capacity(COMMANDS);
-                    let n = play_call(addr, Some(&mut seed), &mut turn).await;
-                    (turn, n)
-                })
-            })
-            .collect();
-        for t in tasks {
-            let (turn, n) = t.await.unwrap();
-            turnaround.extend(turn);
-            answered += n;
-        }
+    for t in tasks {
+        let (turn, n) = t.await.unwrap();
+        turnaround.extend(turn);
+        answered += n;
     }
-    let secs = started.elapsed().as_secs_f64();
+    let secs = started.elapsed().as_secs_f64() - warm_up.as_secs_f64();
     // Closing stdin asks the server for its figures.
     drop(child.stdin.take());
     let mut step = (0usize, f64::NAN, f64::NAN);
@@ -396,12 +427,13 @@ async fn paced(big: usize, full: bool) {
     child.wait().await.unwrap();
     turnaround.sort_unstable();
     println!(
-        "engine/agi_paced/{big}: server step p99 {:.1} µs (p50 {:.1} µs over {} steps; reply decoded → next command written, measured in the server), client turnaround p99 {:.1} µs (reply written → next command read, think excluded), {:.0} rt/s over {rounds} x {big} sessions in {secs:.1} s",
+        "engine/agi_paced/{big}: server step p99 {:.1} µs (p50 {:.1} µs over {} steps; reply decoded → next command written, measured in the server), client turnaround p99 {:.1} µs (reply written → next command read, think excluded), {:.0} rt/s with {big} sessions in progress, counted over {secs:.1} s after a {:.1} s warm-up",
         step.2,
         step.1,
         step.0,
         pct(&turnaround, 0.99),
         answered as f64 / secs,
+        warm_up.as_secs_f64(),
     );
     println!(
         "engine/agi_paced/{big}: server peak RSS {:.1} MiB (VmHWM of the server process alone, clients in another process; {:.1} MiB idle before the run)",
