@@ -215,15 +215,23 @@ impl DbFlowSource {
                 parsed
             }
         };
+        // Only the agents this version transfers to: most flows have none, and a center can
+        // have hundreds of users.
+        let transfers_to: Vec<i64> = parsed.references().agents.into_iter().collect();
+        let agents = if transfers_to.is_empty() {
+            HashMap::new()
+        } else {
+            User::extensions_of(conn, call_center_id, &transfers_to)?
+                .into_iter()
+                .collect()
+        };
         Ok(Some(LoadedFlow {
             call_center_id,
             flow_id,
             version,
             time_zone: time_zone(conn, call_center_id)?,
             flow: parsed,
-            agents: User::extensions_of_center(conn, call_center_id)?
-                .into_iter()
-                .collect(),
+            agents,
         }))
     }
 
@@ -489,6 +497,34 @@ mod tests {
         );
         assert!(source.by_id(1, 8).await.unwrap().is_none(), "unpublished");
         assert!(source.by_id(1, 99).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_loaded_flow_knows_the_extensions_of_the_agents_it_transfers_to() {
+        let db = database();
+        let mut conn = db.get().unwrap();
+        let now = db::now();
+        diesel::sql_query(format!(
+            "INSERT INTO users (id, email, display_name, password_hash, role, call_center_id, sip_extension, active, created_at, updated_at) \
+             VALUES (31, 'a@x.test', 'A', 'x', 'agent', 1, '1031', 1, '{now}', '{now}'), \
+                    (32, 'b@x.test', 'B', 'x', 'agent', 1, '1032', 1, '{now}', '{now}')"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+        let definition = r#"{"format":1,"start":"t","nodes":[{"id":"t","type":"transfer","target":{"agent":31},"exits":{"answered":null,"busy":null,"no_answer":null,"failed":null}}]}"#;
+        diesel::sql_query(format!(
+            "INSERT INTO ivr_flow_versions (flow_id, version, definition, published_at) \
+             VALUES (7, 2, '{definition}', '{now}')"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+        diesel::sql_query("UPDATE ivr_flows SET published_version = 2 WHERE id = 7")
+            .execute(&mut *conn)
+            .unwrap();
+        drop(conn);
+        let source = DbFlowSource::new(db);
+        let v2 = source.by_id(1, 7).await.unwrap().unwrap();
+        assert_eq!(v2.agents, HashMap::from([(31, "1031".to_owned())]));
     }
 
     #[tokio::test]

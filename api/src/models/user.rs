@@ -277,13 +277,16 @@ impl User {
             .load(conn)
     }
 
-    /// (user id, SIP extension) of a call center's active users that carry a phone.
-    pub fn extensions_of_center(
+    /// (user id, SIP extension) of those of `ids` that are active users of the call center
+    /// and carry a phone.
+    pub fn extensions_of(
         conn: &mut DbConn,
         call_center_id: i64,
+        ids: &[i64],
     ) -> QueryResult<Vec<(i64, String)>> {
         users::table
             .filter(users::call_center_id.eq(call_center_id))
+            .filter(users::id.eq_any(ids))
             .filter(users::active.eq(true))
             .filter(users::sip_extension.is_not_null())
             .select((users::id, users::sip_extension.assume_not_null()))
