@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use callpro_api::config::Config;
 use callpro_api::db::Db;
+use callpro_api::email::worker::WorkerConfig;
 use callpro_api::models::user::Role;
 use callpro_api::outbound::DialerConfig;
 use callpro_api::{server, telemetry};
@@ -162,6 +163,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if dialer.is_none() {
         tracing::info!("no Asterisk connection configured: campaigns are not dialed");
     }
+    let outbox = callpro_api::email::worker::spawn(state.clone(), WorkerConfig::default());
     let server = server::start(state, listener, true)?;
     tracing::info!(url = %public_url, "callpro is listening");
     println!("callpro listening on {public_url}");
@@ -169,6 +171,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(dialer) = dialer {
         dialer.shutdown().await;
     }
+    outbox.shutdown().await;
     engine.shutdown().await;
     tracing::info!("callpro stopped");
     Ok(())

@@ -964,3 +964,156 @@ async fn every_role_on_the_ivr_endpoints_in_both_tenants() {
         failures.join("\n")
     );
 }
+
+/// SMTP profiles, email templates and the email history: owners manage, supervisors read,
+/// agents see nothing; another tenant's objects are 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_resources_by_role_and_tenant() {
+    let mut failures = Vec::new();
+    for (i, role) in ROLES.iter().enumerate() {
+        let w = world().await;
+        let admin = w.token("super_admin").to_owned();
+        let mut ids = Vec::new();
+        for cc in [w.a.cc, w.b.cc] {
+            let profile = body(
+                w.app
+                    .post(
+                        "/api/smtp-profiles",
+                        &admin,
+                        json!({"call_center_id": cc, "name": "p", "host": "127.0.0.1",
+                               "port": 2525, "security": "none", "from_address": "a@b.test"}),
+                    )
+                    .await,
+            )
+            .await["id"]
+                .as_i64()
+                .unwrap();
+            let template = body(
+                w.app
+                    .post(
+                        "/api/email-templates",
+                        &admin,
+                        json!({"call_center_id": cc, "name": "t", "subject": "s",
+                               "html_body": "h", "text_body": "t"}),
+                    )
+                    .await,
+            )
+            .await["id"]
+                .as_i64()
+                .unwrap();
+            ids.push((profile, template));
+        }
+        let ((pa, ta), (pb, tb)) = (ids[0], ids[1]);
+        let cc = w.a.cc;
+        let rows: Vec<Row> = vec![
+            (
+                Method::GET,
+                "/api/smtp-profiles".into(),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/smtp-profiles/{pa}"),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/smtp-profiles/{pb}"),
+                None,
+                [200, 404, 404, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/smtp-profiles/{pb}"),
+                Some(json!({"port": 2526})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/smtp-profiles".into(),
+                Some(
+                    json!({"call_center_id": cc, "name": "new", "host": "h.test",
+                            "from_address": "a@b.test"}),
+                ),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::GET,
+                "/api/email-templates".into(),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/email-templates/{ta}"),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/email-templates/{tb}"),
+                None,
+                [200, 404, 404, 403],
+            ),
+            (
+                Method::POST,
+                format!("/api/email-templates/{ta}/preview"),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/email-templates/{tb}"),
+                Some(json!({"subject": "x"})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/email-templates".into(),
+                Some(json!({"call_center_id": cc, "name": "new", "subject": "s",
+                            "html_body": "h", "text_body": "t"})),
+                [201, 201, 403, 403],
+            ),
+            (
+                Method::GET,
+                "/api/emails".into(),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/email-templates/{tb}"),
+                None,
+                [204, 404, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/smtp-profiles/{pb}"),
+                None,
+                [204, 404, 403, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/email-templates/{ta}"),
+                None,
+                [204, 204, 403, 403],
+            ),
+        ];
+        for (method, path, payload, expected) in rows {
+            let got = w.status(role, method.clone(), &path, payload).await;
+            if got.as_u16() != expected[i] {
+                failures.push(format!(
+                    "{role} {method} {path}: expected {}, got {got}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+}

@@ -45,6 +45,12 @@ pub enum Resource {
     Did,
     /// The record of inbound calls through the IVR (written by the engine, read-only here).
     IvrSession,
+    /// SMTP profiles.
+    SmtpProfile,
+    /// Email templates.
+    EmailTemplate,
+    /// The email outbox and its history.
+    Email,
 }
 
 /// What is being done.
@@ -87,6 +93,9 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
         (Role::Owner, Prompt | IvrFlow | Did, _) => true,
         (Role::Supervisor, Prompt | IvrFlow | Did, List | Read) => true,
         (Role::Owner | Role::Supervisor, IvrSession, List | Read) => true,
+        // Owners configure their center's email; supervisors read it and its history.
+        (Role::Owner, SmtpProfile | EmailTemplate | Email, _) => true,
+        (Role::Supervisor, SmtpProfile | EmailTemplate | Email, List | Read) => true,
         // Agents see only themselves and the center and site they work in, and the
         // qualifications they choose from.
         (Role::Agent, CallCenter | Site | User, Read) => true,

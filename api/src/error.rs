@@ -105,6 +105,14 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// 502: an upstream server (SMTP) refused or could not be reached.
+    #[error("{message}")]
+    BadGateway {
+        /// Error code.
+        code: &'static str,
+        /// Explanation, with the upstream's answer.
+        message: String,
+    },
     /// 503: a dependency (the database) is unavailable.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -146,7 +154,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
-            | Self::TooManyRequests { code, .. } => Cow::Borrowed(code),
+            | Self::TooManyRequests { code, .. }
+            | Self::BadGateway { code, .. } => Cow::Borrowed(code),
             Self::Forbidden => "forbidden".into(),
             Self::NotFound(entity) => format!("{entity}_not_found").into(),
             Self::MethodNotAllowed => "method_not_allowed".into(),
@@ -172,6 +181,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod email;
 pub mod engine;
 pub mod error;
 pub mod extract;

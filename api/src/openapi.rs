@@ -11,6 +11,7 @@ use crate::handlers::{
 };
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
+use crate::handlers::{email_templates, emails, smtp_profiles};
 
 struct Security;
 
@@ -66,6 +67,11 @@ impl Modify for Security {
         ivr_flow_versions::publish, ivr_flow_versions::list, ivr_flow_versions::get,
         dids::list, dids::get, dids::create, dids::update, dids::delete,
         ivr_sessions::list, ivr_sessions::get,
+        smtp_profiles::list, smtp_profiles::get, smtp_profiles::create, smtp_profiles::update,
+        smtp_profiles::delete, smtp_profiles::test,
+        email_templates::list, email_templates::get, email_templates::create,
+        email_templates::update, email_templates::delete, email_templates::preview,
+        emails::list,
     ),
     components(schemas(ErrorBody, FieldError)),
     modifiers(&Security),
@@ -84,6 +90,7 @@ impl Modify for Security {
         (name = "qualifications", description = "Call outcomes agents pick, and their groups"),
         (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
         (name = "ivr", description = "Inbound calls: prompts, IVR flows and their versions, DIDs, session records"),
+        (name = "email", description = "SMTP profiles, email templates and the outbox history"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -9,6 +9,7 @@ use crate::handlers::{
 };
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
+use crate::handlers::{email_templates, emails, smtp_profiles};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -247,6 +248,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/calls/{id}/transfer").route(web::post().to(calls::transfer)))
         .service(resource("/api/calls/{id}/spy").route(web::post().to(calls::spy)))
         .service(resource("/api/calls/{id}/qualify").route(web::post().to(qualify::qualify)))
+        // Email: SMTP profiles, templates, outbox history
+        .service(
+            resource("/api/smtp-profiles")
+                .route(web::get().to(smtp_profiles::list))
+                .route(web::post().to(smtp_profiles::create)),
+        )
+        .service(
+            resource("/api/smtp-profiles/{id}")
+                .route(web::get().to(smtp_profiles::get))
+                .route(web::patch().to(smtp_profiles::update))
+                .route(web::delete().to(smtp_profiles::delete)),
+        )
+        .service(
+            resource("/api/smtp-profiles/{id}/test").route(web::post().to(smtp_profiles::test)),
+        )
+        .service(
+            resource("/api/email-templates")
+                .route(web::get().to(email_templates::list))
+                .route(web::post().to(email_templates::create)),
+        )
+        .service(
+            resource("/api/email-templates/{id}")
+                .route(web::get().to(email_templates::get))
+                .route(web::patch().to(email_templates::update))
+                .route(web::delete().to(email_templates::delete)),
+        )
+        .service(
+            resource("/api/email-templates/{id}/preview")
+                .route(web::post().to(email_templates::preview)),
+        )
+        .service(resource("/api/emails").route(web::get().to(emails::list)))
         // Audit trail (read-only)
         .service(resource("/api/audit").route(web::get().to(audit::list)));
 }

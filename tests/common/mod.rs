@@ -320,3 +320,100 @@ impl Drop for TestApp {
 pub async fn body(res: Response) -> Value {
     res.json().await.unwrap()
 }
+
+/// A real SMTP server (aiosmtpd, `tests/support/smtp_server.py`) storing what it accepts.
+pub struct SmtpServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    /// Starts a server accepting everything.
+    pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// Starts a server answering 451 once to each of `tempfail_once` and 550 to `reject`.
+    pub fn start_with(tempfail_once: &[&str], reject: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let probe = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .expect("python3 must be installed to run the email tests");
+        assert!(
+            probe.status.success(),
+            "the email tests need a real SMTP server: run `python3 -m pip install aiosmtpd`"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(script).arg(dir.path());
+        for a in tempfail_once {
+            cmd.args(["--tempfail-once", a]);
+        }
+        for a in reject {
+            cmd.args(["--reject", a]);
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP server");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .unwrap_or_else(|| panic!("SMTP server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Self { port, dir, child }
+    }
+
+    /// The messages received so far, oldest first (headers and body as sent).
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let n = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".eml")?
+                    .parse()
+                    .ok()?;
+                Some((n, path))
+            })
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, p)| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Waits up to 20 s for at least `n` messages.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the SMTP server received {} of {n} messages",
+            self.messages().len()
+        );
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

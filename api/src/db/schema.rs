@@ -364,7 +364,71 @@ diesel::joinable!(qualifications -> qualification_groups (group_id));
 diesel::joinable!(campaigns -> qualification_groups (qualification_group_id));
 diesel::joinable!(campaign_agent_groups -> campaigns (campaign_id));
 diesel::joinable!(campaign_agent_groups -> agent_groups (group_id));
+diesel::table! {
+    /// SMTP servers a call center sends email through (password sealed).
+    smtp_profiles (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        host -> Text,
+        port -> Integer,
+        security -> Text,
+        username -> Nullable<Text>,
+        password_enc -> Nullable<Text>,
+        from_name -> Nullable<Text>,
+        from_address -> Text,
+        reply_to -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Email templates with `{{variables}}`.
+    email_templates (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        subject -> Text,
+        html_body -> Text,
+        text_body -> Text,
+        html_signature -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Durable outbox of rendered emails, drained by the email worker under a lease.
+    email_outbox (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        smtp_profile_id -> BigInt,
+        template_id -> Nullable<BigInt>,
+        lead_id -> Nullable<BigInt>,
+        to_address -> Text,
+        subject -> Text,
+        html_body -> Text,
+        text_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        message_id -> Text,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(leads -> campaigns (campaign_id));
+diesel::joinable!(smtp_profiles -> call_centers (call_center_id));
+diesel::joinable!(email_templates -> call_centers (call_center_id));
+diesel::joinable!(email_outbox -> smtp_profiles (smtp_profile_id));
+diesel::joinable!(email_outbox -> email_templates (template_id));
+diesel::joinable!(email_outbox -> leads (lead_id));
 diesel::joinable!(call_attempts -> leads (lead_id));
 diesel::joinable!(call_attempts -> qualifications (qualification_id));
 
@@ -402,4 +466,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ivr_flow_versions,
     dids,
     ivr_sessions,
+    smtp_profiles,
+    email_templates,
+    email_outbox,
 );

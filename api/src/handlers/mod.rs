@@ -10,6 +10,8 @@ pub mod campaign_stats;
 pub mod campaigns;
 pub mod dids;
 pub mod dnc;
+pub mod email_templates;
+pub mod emails;
 pub mod groups;
 pub mod health;
 pub mod ivr_flow_versions;
@@ -23,6 +25,7 @@ pub mod prompts;
 pub mod qualifications;
 pub mod qualify;
 pub mod sites;
+pub mod smtp_profiles;
 pub mod trunks;
 pub mod users;
 

@@ -7,6 +7,8 @@ pub mod call_center;
 pub mod campaign;
 pub mod did;
 pub mod dnc;
+pub mod email_outbox;
+pub mod email_template;
 pub mod group;
 pub mod ivr_flow;
 pub mod ivr_session;
@@ -15,6 +17,7 @@ pub mod prompt;
 pub mod qualification;
 pub mod settings;
 pub mod site;
+pub mod smtp_profile;
 pub mod trunk;
 pub mod user;
 
