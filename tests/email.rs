@@ -477,6 +477,18 @@ async fn another_tenant_sees_none_of_it() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    for bad in [
+        "/api/emails?status=bogus",
+        "/api/emails?from=yesterday",
+        "/api/emails?lead_id=x",
+    ] {
+        let status = app.get(bad, &token_a).await.status();
+        assert!(status.is_client_error(), "{bad}: {status}");
+    }
+    let res = app
+        .post("/api/email-templates/999999/preview", &token_a, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     for path in ["/api/smtp-profiles", "/api/email-templates", "/api/emails"] {
         let list = body(app.get(path, &token_b).await).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 0, "{path}");
