@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -68,11 +69,15 @@ pub fn spawn(state: AppState, config: WorkerConfig) -> OutboxHandle {
     let (stop, mut stopped) = watch::channel(false);
     let runner = format!("email-{}", uuid::Uuid::new_v4());
     let task = tokio::spawn(async move {
+        let metrics = EmailMetrics::new(state.metrics.registry())
+            .inspect_err(|e| tracing::warn!(error = %e, "email metrics unavailable"))
+            .ok();
         let mut worker = Worker {
             state,
             config,
             runner,
             transports: HashMap::new(),
+            metrics,
         };
         loop {
             let busy = match worker.round().await {
@@ -102,6 +107,54 @@ struct Worker {
     runner: String,
     /// One pool per profile, rebuilt when the profile changes.
     transports: HashMap<i64, (NaiveDateTime, Transport)>,
+    metrics: Option<EmailMetrics>,
+}
+
+/// Delivery counters and send latency.
+struct EmailMetrics {
+    outcomes: IntCounterVec,
+    duration: Histogram,
+}
+
+impl EmailMetrics {
+    /// Creates the metrics and registers them into `registry`. A second worker in one process
+    /// (tests) finds them registered already and counts on its own.
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let outcomes = IntCounterVec::new(
+            Opts::new(
+                "callpro_email_deliveries_total",
+                "Email delivery attempts by outcome: sent, retry (temporary failure, tried again later) or failed",
+            ),
+            &["outcome"],
+        )?;
+        let duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "callpro_email_send_duration_seconds",
+                "Time to hand one email to the SMTP server",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+        )?;
+        for collector in [
+            Box::new(outcomes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+        ] {
+            match registry.register(collector) {
+                Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Self { outcomes, duration })
+    }
+
+    fn observe(&self, outcome: &Result<String, SendError>, retryable: bool, took: Duration) {
+        let label = match outcome {
+            Ok(_) => "sent",
+            Err(e) if e.is_temporary() && retryable => "retry",
+            Err(_) => "failed",
+        };
+        self.outcomes.with_label_values(&[label]).inc();
+        self.duration.observe(took.as_secs_f64());
+    }
 }
 
 fn after(now: NaiveDateTime, d: Duration) -> NaiveDateTime {
@@ -125,10 +178,29 @@ impl Worker {
             .await?;
         let n = claimed.len();
         for email in claimed {
+            if !self.renew(&email).await? {
+                tracing::warn!(email.id = email.id, "email lease lost before it was sent");
+                continue;
+            }
+            let started = std::time::Instant::now();
             let outcome = self.deliver(&email).await;
+            if let Some(metrics) = &self.metrics {
+                let retryable = email.attempts < self.config.max_attempts;
+                metrics.observe(&outcome, retryable, started.elapsed());
+            }
             self.settle(&email, outcome).await?;
         }
         Ok(n)
+    }
+
+    /// Renews the lease on `email` for a whole lease from now.
+    async fn renew(&self, email: &OutboxEmail) -> Result<bool, crate::error::ApiError> {
+        let until = after(Utc::now().naive_utc(), self.config.lease);
+        let (id, runner) = (email.id, self.runner.clone());
+        self.state
+            .db
+            .run(move |conn| Ok(Outbox::renew(conn, id, &runner, until)?))
+            .await
     }
 
     async fn deliver(&mut self, email: &OutboxEmail) -> Result<String, SendError> {

@@ -268,6 +268,26 @@ impl Outbox {
         Ok(claimed)
     }
 
+    /// Extends `runner`'s lease on `id` to `until` just before a send, so that each send starts
+    /// with a whole lease ahead of it however long the batch before it took; whether the
+    /// lease was still held (when not, another instance owns the email and it is skipped).
+    pub fn renew(
+        conn: &mut DbConn,
+        id: i64,
+        runner: &str,
+        until: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            email_outbox::table
+                .find(id)
+                .filter(email_outbox::claimed_by.eq(runner))
+                .filter(email_outbox::status.eq("sending")),
+        )
+        .set(email_outbox::claimed_until.eq(Some(until)))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
     /// Applies `changes` to `id` if `runner` still holds it; whether it did.
     pub fn settle(
         conn: &mut DbConn,
