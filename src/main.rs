@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use callpro_api::config::Config;
 use callpro_api::db::Db;
-use callpro_api::email::worker::WorkerConfig;
 use callpro_api::models::user::Role;
 use callpro_api::outbound::DialerConfig;
 use callpro_api::{server, telemetry};
@@ -163,7 +162,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if dialer.is_none() {
         tracing::info!("no Asterisk connection configured: campaigns are not dialed");
     }
-    let outbox = callpro_api::email::worker::spawn(state.clone(), WorkerConfig::default());
+    let outbox = state.config.email.worker.then(|| {
+        callpro_api::email::worker::spawn(state.clone(), state.config.email.worker_config())
+    });
     let server = server::start(state, listener, true)?;
     tracing::info!(url = %public_url, "callpro is listening");
     println!("callpro listening on {public_url}");
@@ -171,7 +172,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(dialer) = dialer {
         dialer.shutdown().await;
     }
-    outbox.shutdown().await;
+    if let Some(outbox) = outbox {
+        outbox.shutdown().await;
+    }
     engine.shutdown().await;
     tracing::info!("callpro stopped");
     Ok(())

@@ -1117,3 +1117,151 @@ async fn email_resources_by_role_and_tenant() {
         failures.join("\n")
     );
 }
+
+/// A form without double opt-in in `t`'s center and one lead posted to it (assigned at once
+/// to the center's only agent).
+async fn lead_objects(w: &World, t: &Tenant, slug: &str) -> (i64, i64) {
+    let admin = w.token("super_admin");
+    let res = w
+        .app
+        .post(
+            "/api/forms",
+            admin,
+            json!({"call_center_id": t.cc, "name": "Leads", "slug": slug,
+                   "double_opt_in": false,
+                   "fields": [{"name": "phone", "label": "Phone", "type": "phone",
+                               "required": true, "default_country": "FR"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let form = body(res).await["id"].as_i64().unwrap();
+    let res = w
+        .app
+        .request(Method::POST, &format!("/f/{slug}"), None)
+        .json(&json!({"phone": "0612345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let lead = body(res).await;
+    assert_eq!(lead["stage"], "assigned");
+    (form, lead["id"].as_i64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_and_leads_by_role_and_tenant() {
+    let mut failures = Vec::new();
+    for (i, role) in ROLES.iter().enumerate() {
+        let w = world().await;
+        let (fa, la) = lead_objects(&w, &w.a, "alpha").await;
+        let (fb, lb) = lead_objects(&w, &w.b, "bravo").await;
+        let agent_a = w.a.agent;
+        let rows: Vec<Row> = vec![
+            (Method::GET, "/api/forms".into(), None, [200, 200, 200, 403]),
+            (
+                Method::GET,
+                format!("/api/forms/{fa}"),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/forms/{fb}"),
+                None,
+                [200, 404, 404, 403],
+            ),
+            (
+                Method::GET,
+                format!("/api/forms/{fa}/preview"),
+                None,
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/forms/{fb}"),
+                Some(json!({"active": true})),
+                [200, 404, 403, 403],
+            ),
+            (
+                Method::POST,
+                "/api/forms".into(),
+                Some(
+                    json!({"call_center_id": w.a.cc, "name": "New", "slug": "new-a",
+                            "double_opt_in": false,
+                            "fields": [{"name": "phone", "label": "Phone", "type": "phone",
+                                        "required": true, "default_country": "FR"}]}),
+                ),
+                [201, 201, 403, 403],
+            ),
+            (Method::GET, "/api/leads".into(), None, [200, 200, 200, 200]),
+            (
+                Method::GET,
+                format!("/api/leads/{la}"),
+                None,
+                [200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                format!("/api/leads/{lb}"),
+                None,
+                [200, 404, 404, 404],
+            ),
+            (
+                Method::GET,
+                format!("/api/leads/{la}/timeline"),
+                None,
+                [200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                format!("/api/leads/{lb}/timeline"),
+                None,
+                [200, 404, 404, 404],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{lb}/qualify"),
+                Some(json!({"result": "rejected"})),
+                [200, 404, 404, 404],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{la}/qualify"),
+                Some(json!({"result": "unreachable"})),
+                [200, 200, 200, 200],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{la}/assign"),
+                Some(json!({"user_id": agent_a})),
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/leads/{la}"),
+                Some(json!({"stage": "invalid", "reason": "test entry"})),
+                [200, 200, 200, 403],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/forms/{fb}"),
+                None,
+                [204, 404, 403, 403],
+            ),
+        ];
+        for (method, path, payload, expected) in rows {
+            let got = w.status(role, method.clone(), &path, payload).await;
+            if got.as_u16() != expected[i] {
+                failures.push(format!(
+                    "{role} {method} {path}: expected {}, got {got}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+}

@@ -51,6 +51,8 @@ pub enum Resource {
     EmailTemplate,
     /// The email outbox and its history.
     Email,
+    /// Public lead forms.
+    Form,
 }
 
 /// What is being done.
@@ -96,6 +98,11 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
         // Owners configure their center's email; supervisors read it and its history.
         (Role::Owner, SmtpProfile | EmailTemplate | Email, _) => true,
         (Role::Supervisor, SmtpProfile | EmailTemplate | Email, List | Read) => true,
+        // Owners build forms; supervisors read them. Agents work the leads assigned to them
+        // (the handlers narrow them to those); supervisors and owners work every lead.
+        (Role::Owner, Form, _) => true,
+        (Role::Supervisor, Form, List | Read) => true,
+        (Role::Agent, Lead, List | Read | Update) => true,
         // Agents see only themselves and the center and site they work in, and the
         // qualifications they choose from.
         (Role::Agent, CallCenter | Site | User, Read) => true,

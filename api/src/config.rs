@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -60,6 +61,10 @@ pub struct Config {
     pub ivr: IvrSection,
     /// SIP trunk probing.
     pub sip: SipSection,
+    /// Email outbox delivery.
+    pub email: EmailSection,
+    /// Public lead intake and confirmation.
+    pub leads: LeadsSection,
 }
 
 /// `[ami]`
@@ -118,6 +123,91 @@ impl IvrSection {
         callpro_ivr::IvrConfig {
             fallback_prompt: self.fallback_prompt.clone(),
             http_body_limit: self.http_body_limit_bytes,
+        }
+    }
+}
+
+/// `[email]`: how the outbox worker delivers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailSection {
+    /// Run the outbox worker in this instance.
+    pub worker: bool,
+    /// Seconds between polls of the outbox when it is idle.
+    pub poll_secs: u64,
+    /// Seconds a claimed email stays with this instance before another may take it; longer
+    /// than one send can last.
+    pub lease_secs: u64,
+    /// Seconds before the second attempt after a temporary failure; doubled for each further one.
+    pub backoff_secs: u64,
+    /// Attempts before a temporarily failing email is given up.
+    pub max_attempts: i32,
+    /// Emails claimed per poll.
+    pub batch: i64,
+    /// SMTP command timeout, in seconds.
+    pub smtp_timeout_secs: u64,
+}
+
+impl Default for EmailSection {
+    fn default() -> Self {
+        let worker = crate::email::worker::WorkerConfig::default();
+        Self {
+            worker: true,
+            poll_secs: worker.poll.as_secs(),
+            lease_secs: worker.lease.as_secs(),
+            backoff_secs: worker.backoff.as_secs(),
+            max_attempts: worker.max_attempts,
+            batch: worker.batch,
+            smtp_timeout_secs: worker.smtp_timeout.as_secs(),
+        }
+    }
+}
+
+impl EmailSection {
+    /// The settings of the outbox worker.
+    pub fn worker_config(&self) -> crate::email::worker::WorkerConfig {
+        crate::email::worker::WorkerConfig {
+            poll: Duration::from_secs(self.poll_secs.max(1)),
+            lease: Duration::from_secs(self.lease_secs.max(1)),
+            backoff: Duration::from_secs(self.backoff_secs),
+            max_attempts: self.max_attempts.max(1),
+            batch: self.batch.max(1),
+            smtp_timeout: Duration::from_secs(self.smtp_timeout_secs.max(1)),
+        }
+    }
+}
+
+/// `[leads]`: the public forms and the double opt-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeadsSection {
+    /// Hours a confirmation link works.
+    pub token_ttl_hours: u64,
+    /// Largest form post accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Posts per minute from one client address (0: no limit).
+    pub per_ip_per_minute: u32,
+    /// Posts per minute to one form (0: no limit).
+    pub per_form_per_minute: u32,
+}
+
+impl Default for LeadsSection {
+    fn default() -> Self {
+        Self {
+            token_ttl_hours: 7 * 24,
+            max_body_bytes: 64 * 1024,
+            per_ip_per_minute: 30,
+            per_form_per_minute: 6000,
+        }
+    }
+}
+
+impl LeadsSection {
+    /// The limits of the intake throttle.
+    pub fn limits(&self) -> crate::leadflow::throttle::Limits {
+        crate::leadflow::throttle::Limits {
+            per_ip_per_minute: self.per_ip_per_minute,
+            per_form_per_minute: self.per_form_per_minute,
         }
     }
 }
@@ -361,6 +451,21 @@ impl Config {
             return Err(invalid(
                 "auth.refresh_token_ttl_secs",
                 "must not be shorter than the access token lifetime",
+            ));
+        }
+        if self.leads.token_ttl_hours == 0 || self.leads.token_ttl_hours > 24 * 90 {
+            return Err(invalid(
+                "leads.token_ttl_hours",
+                "must be between 1 and 2160 (90 days)",
+            ));
+        }
+        if self.leads.max_body_bytes < 1024 {
+            return Err(invalid("leads.max_body_bytes", "must be at least 1024"));
+        }
+        if self.email.lease_secs <= self.email.smtp_timeout_secs {
+            return Err(invalid(
+                "email.lease_secs",
+                "must be longer than email.smtp_timeout_secs",
             ));
         }
         if self.auth.max_failed_logins == 0 || self.auth.max_failed_logins_per_ip == 0 {

@@ -12,6 +12,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
+use crate::handlers::{forms, lead_desk, public_forms};
 
 struct Security;
 
@@ -72,6 +73,10 @@ impl Modify for Security {
         email_templates::list, email_templates::get, email_templates::create,
         email_templates::update, email_templates::delete, email_templates::preview,
         emails::list,
+        forms::list, forms::get, forms::create, forms::update, forms::delete, forms::preview,
+        lead_desk::list, lead_desk::get, lead_desk::change_stage, lead_desk::timeline,
+        lead_desk::assign, lead_desk::qualify,
+        public_forms::show, public_forms::submit, public_forms::confirm,
     ),
     components(schemas(ErrorBody, FieldError)),
     modifiers(&Security),
@@ -91,6 +96,8 @@ impl Modify for Security {
         (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
         (name = "ivr", description = "Inbound calls: prompts, IVR flows and their versions, DIDs, session records"),
         (name = "email", description = "SMTP profiles, email templates and the outbox history"),
+        (name = "leads", description = "Lead forms, the confirmation desk and lead timelines"),
+        (name = "public", description = "Public pages without login: lead forms and the double opt-in link"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -10,6 +10,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
+use crate::handlers::{forms, lead_desk, public_forms};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -279,6 +280,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(email_templates::preview)),
         )
         .service(resource("/api/emails").route(web::get().to(emails::list)))
+        // Lead confirmation
+        .service(
+            resource("/api/forms")
+                .route(web::get().to(forms::list))
+                .route(web::post().to(forms::create)),
+        )
+        .service(
+            resource("/api/forms/{id}")
+                .route(web::get().to(forms::get))
+                .route(web::patch().to(forms::update))
+                .route(web::delete().to(forms::delete)),
+        )
+        .service(resource("/api/forms/{id}/preview").route(web::get().to(forms::preview)))
+        .service(resource("/api/leads").route(web::get().to(lead_desk::list)))
+        .service(
+            resource("/api/leads/{id}")
+                .route(web::get().to(lead_desk::get))
+                .route(web::patch().to(lead_desk::change_stage)),
+        )
+        .service(resource("/api/leads/{id}/timeline").route(web::get().to(lead_desk::timeline)))
+        .service(resource("/api/leads/{id}/assign").route(web::post().to(lead_desk::assign)))
+        .service(resource("/api/leads/{id}/qualify").route(web::post().to(lead_desk::qualify)))
+        // Public, without login: the forms and the double opt-in link
+        .service(
+            resource("/f/{slug}")
+                .route(web::get().to(public_forms::show))
+                .route(web::post().to(public_forms::submit)),
+        )
+        .service(resource("/confirm/{token}").route(web::get().to(public_forms::confirm)))
         // Audit trail (read-only)
         .service(resource("/api/audit").route(web::get().to(audit::list)));
 }

@@ -14,6 +14,7 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::engine::Engine;
 use crate::extract;
+use crate::leadflow::throttle::IntakeThrottle;
 use crate::metrics::{self, Metrics};
 use crate::outbound::Board;
 use crate::routes;
@@ -77,6 +78,7 @@ fn prepare_storage(config: Config) -> Result<(AppState, Option<Bootstrapped>), S
     );
     let state = AppState {
         db,
+        intake: IntakeThrottle::new(config.leads.limits()),
         config: Arc::new(config),
         jwt,
         secrets,

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::engine::Engine;
+use crate::leadflow::throttle::IntakeThrottle;
 use crate::metrics::Metrics;
 use crate::outbound::Board;
 
@@ -27,4 +28,6 @@ pub struct AppState {
     pub engine: Engine,
     /// What this instance's dialer is doing with each campaign it dials.
     pub dialer: Board,
+    /// Rate limits of the public lead intake.
+    pub intake: IntakeThrottle,
 }

@@ -236,6 +236,14 @@ diesel::table! {
         claimed_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        form_id -> Nullable<BigInt>,
+        stage -> Text,
+        assigned_user_id -> Nullable<BigInt>,
+        assigned_at -> Nullable<Timestamp>,
+        stage_changed_at -> Nullable<Timestamp>,
+        email_confirmed_at -> Nullable<Timestamp>,
+        submitted_ip -> Nullable<Text>,
+        confirmed_ip -> Nullable<Text>,
     }
 }
 
@@ -441,7 +449,66 @@ diesel::joinable!(dids -> ivr_flows (flow_id));
 diesel::joinable!(ivr_sessions -> call_centers (call_center_id));
 diesel::joinable!(ivr_sessions -> ivr_flows (flow_id));
 
+diesel::table! {
+    /// Public lead forms (`/f/<slug>`) with their field rules and what follows a submission.
+    forms (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        name -> Text,
+        slug -> Text,
+        fields -> Text,
+        smtp_profile_id -> Nullable<BigInt>,
+        email_template_id -> Nullable<BigInt>,
+        double_opt_in -> Bool,
+        confirmation_campaign_id -> Nullable<BigInt>,
+        agent_group_id -> Nullable<BigInt>,
+        distribution -> Text,
+        max_open_leads -> Integer,
+        redirect_url -> Nullable<Text>,
+        confirmed_redirect_url -> Nullable<Text>,
+        consent_text -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Double opt-in tokens, by hash.
+    lead_tokens (id) {
+        id -> BigInt,
+        lead_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The timeline of every lead.
+    lead_events (id) {
+        id -> BigInt,
+        lead_id -> BigInt,
+        call_center_id -> BigInt,
+        kind -> Text,
+        from_stage -> Nullable<Text>,
+        to_stage -> Nullable<Text>,
+        actor_user_id -> Nullable<BigInt>,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(forms -> call_centers (call_center_id));
+diesel::joinable!(leads -> forms (form_id));
+diesel::joinable!(lead_tokens -> leads (lead_id));
+diesel::joinable!(lead_events -> leads (lead_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    forms,
+    lead_tokens,
+    lead_events,
     qualification_groups,
     qualifications,
     campaigns,

@@ -111,6 +111,7 @@ pub async fn list(
     paging: web::Query<PageParams>,
     query: web::Query<LeadQuery>,
 ) -> Result<web::Json<Page<LeadView>>, ApiError> {
+    principal.require(Resource::Campaign, Action::Read)?;
     principal.require(Resource::Lead, Action::List)?;
     let id = id.into_inner();
     let (request, page, per_page) = paging.into_inner().resolve()?;
@@ -298,6 +299,7 @@ pub async fn import(
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
+    principal.require(Resource::Campaign, Action::Update)?;
     principal.require(Resource::Lead, Action::Update)?;
     let id = id.into_inner();
     let options = parse_options(query.into_inner())?;

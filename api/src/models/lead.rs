@@ -58,6 +58,22 @@ pub struct Lead {
     pub created_at: NaiveDateTime,
     /// Last change (UTC).
     pub updated_at: NaiveDateTime,
+    /// Form the lead came from.
+    pub form_id: Option<i64>,
+    /// Confirmation lifecycle stage (`crate::leadflow::Stage` name).
+    pub stage: String,
+    /// Agent the lead is assigned to for confirmation.
+    pub assigned_user_id: Option<i64>,
+    /// When it was assigned.
+    pub assigned_at: Option<NaiveDateTime>,
+    /// When the stage last changed.
+    pub stage_changed_at: Option<NaiveDateTime>,
+    /// When the double opt-in link was followed.
+    pub email_confirmed_at: Option<NaiveDateTime>,
+    /// Address the form was posted from (consent evidence).
+    pub submitted_ip: Option<String>,
+    /// Address the confirmation link was opened from (consent evidence).
+    pub confirmed_ip: Option<String>,
 }
 
 /// Insert shape (owned: imports build it in batches).

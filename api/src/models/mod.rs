@@ -9,6 +9,7 @@ pub mod did;
 pub mod dnc;
 pub mod email_outbox;
 pub mod email_template;
+pub mod form;
 pub mod group;
 pub mod ivr_flow;
 pub mod ivr_session;

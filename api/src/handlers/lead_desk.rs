@@ -1,0 +1,527 @@
+//! `/api/leads`: the confirmation desk. Agents see and qualify the leads assigned to them;
+//! supervisors and owners see every lead of their center, move leads between stages (with a
+//! reason) and reassign them. Every change lands in the lead's timeline
+//! (`GET /api/leads/{id}/timeline`).
+
+use actix_web::web;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Page, PageParams, utc};
+use crate::auth::Principal;
+use crate::authz::{Action, Resource};
+use crate::db::schema::leads;
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
+use crate::extract::Json;
+use crate::leadflow::intake::assign_to;
+use crate::leadflow::{self, EventKind, LeadEvent, Stage, Transition, stage_of};
+use crate::models::lead::Lead;
+use crate::models::user::{Role, User};
+use crate::state::AppState;
+
+const ENTITY: &str = "lead";
+
+/// A lead as the desk shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeskLead {
+    /// Id.
+    pub id: i64,
+    /// Owning call center.
+    pub call_center_id: i64,
+    /// Form it came from.
+    pub form_id: Option<i64>,
+    /// Confirmation stage.
+    pub stage: Stage,
+    /// Agent it is assigned to.
+    pub assigned_user_id: Option<i64>,
+    /// E.164 number.
+    pub phone: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Every field of the submission.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// Campaign calling it.
+    pub campaign_id: Option<i64>,
+    /// When a callback is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Submitted.
+    pub created_at: DateTime<Utc>,
+    /// When it was assigned.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// When the stage last changed.
+    pub stage_changed_at: Option<DateTime<Utc>>,
+    /// When the double opt-in link was followed.
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// Address the form was posted from.
+    pub submitted_ip: Option<String>,
+    /// Address the confirmation link was opened from.
+    pub confirmed_ip: Option<String>,
+}
+
+impl From<Lead> for DeskLead {
+    fn from(l: Lead) -> Self {
+        Self {
+            id: l.id,
+            call_center_id: l.call_center_id,
+            form_id: l.form_id,
+            stage: stage_of(&l),
+            assigned_user_id: l.assigned_user_id,
+            phone: l.phone,
+            first_name: l.first_name,
+            last_name: l.last_name,
+            email: l.email,
+            fields: serde_json::from_str(&l.fields).unwrap_or_else(|_| json!({})),
+            campaign_id: l.campaign_id,
+            next_attempt_at: l.next_attempt_at.map(utc),
+            created_at: utc(l.created_at),
+            assigned_at: l.assigned_at.map(utc),
+            stage_changed_at: l.stage_changed_at.map(utc),
+            email_confirmed_at: l.email_confirmed_at.map(utc),
+            submitted_ip: l.submitted_ip,
+            confirmed_ip: l.confirmed_ip,
+        }
+    }
+}
+
+/// Filters of `GET /api/leads`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeskQuery {
+    /// Only this call center (super admins).
+    pub call_center_id: Option<i64>,
+    /// Only this stage.
+    pub stage: Option<Stage>,
+    /// Only leads of this form.
+    pub form: Option<i64>,
+    /// Only leads assigned to this agent.
+    pub agent: Option<i64>,
+    /// Only the caller's own leads.
+    pub mine: Option<bool>,
+}
+
+/// One timeline entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    /// Id (orders the timeline).
+    pub id: i64,
+    /// What happened.
+    #[schema(value_type = EventKind)]
+    pub kind: String,
+    /// Stage before, for stage changes.
+    pub from_stage: Option<String>,
+    /// Stage after, for stage changes.
+    pub to_stage: Option<String>,
+    /// Who did it (absent: the lead themself or the system).
+    pub actor_user_id: Option<i64>,
+    /// Details.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl From<LeadEvent> for TimelineEntry {
+    fn from(e: LeadEvent) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            from_stage: e.from_stage,
+            to_stage: e.to_stage,
+            actor_user_id: e.actor_user_id,
+            detail: serde_json::from_str(&e.detail).unwrap_or_else(|_| json!({})),
+            at: utc(e.created_at),
+        }
+    }
+}
+
+/// Body of `PATCH /api/leads/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeStage {
+    /// Target stage; the lifecycle decides what is allowed (409 `invalid_transition`).
+    pub stage: Stage,
+    /// Why (kept in the timeline).
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+}
+
+/// Body of `POST /api/leads/{id}/assign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// The agent, active and in the lead's call center.
+    pub user_id: i64,
+    /// Why (kept in the timeline).
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// The result of a confirmation call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResult {
+    /// The person confirmed: `call_confirmed`.
+    Confirmed,
+    /// The person declined: `rejected`.
+    Rejected,
+    /// Nobody could be reached: `unreachable`.
+    Unreachable,
+    /// Call again at `callback_at`: stays `assigned`.
+    Callback,
+}
+
+/// Body of `POST /api/leads/{id}/qualify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Qualify {
+    /// What the call gave.
+    pub result: CallResult,
+    /// When to call again (required for `callback`, in the future).
+    pub callback_at: Option<DateTime<Utc>>,
+    /// A word on the call (kept in the timeline).
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// The lead if the caller may see it: in their tenant, and assigned to them for agents.
+fn visible(principal: &Principal, conn: &mut DbConn, id: i64) -> Result<Lead, ApiError> {
+    let lead = Lead::find(conn, id).or_not_found(ENTITY)?;
+    principal.check_tenant(lead.call_center_id, ENTITY)?;
+    if principal.role() == Role::Agent && lead.assigned_user_id != Some(principal.id()) {
+        return Err(ApiError::NotFound(ENTITY));
+    }
+    Ok(lead)
+}
+
+fn require_manager(principal: &Principal) -> Result<(), ApiError> {
+    if principal.role() == Role::Agent {
+        Err(ApiError::Forbidden)
+    } else {
+        Ok(())
+    }
+}
+
+/// Lists leads, newest first.
+#[utoipa::path(get, path = "/api/leads", tag = "leads",
+    params(PageParams, DeskQuery),
+    responses((status = 200, body = Page<DeskLead>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    paging: web::Query<PageParams>,
+    query: web::Query<DeskQuery>,
+) -> Result<web::Json<Page<DeskLead>>, ApiError> {
+    principal.require(Resource::Lead, Action::List)?;
+    let (request, page, per_page) = paging.into_inner().resolve()?;
+    let q = query.into_inner();
+    let cc = principal.narrow_tenant(q.call_center_id);
+    let agent = if principal.role() == Role::Agent || q.mine == Some(true) {
+        Some(principal.id())
+    } else {
+        q.agent
+    };
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let filtered = || {
+                let mut query = leads::table.into_boxed();
+                if let Some(cc) = cc {
+                    query = query.filter(leads::call_center_id.eq(cc));
+                }
+                if let Some(stage) = q.stage {
+                    query = query.filter(leads::stage.eq(stage.as_str()));
+                }
+                if let Some(form) = q.form {
+                    query = query.filter(leads::form_id.eq(form));
+                }
+                if let Some(agent) = agent {
+                    query = query.filter(leads::assigned_user_id.eq(agent));
+                }
+                query
+            };
+            let total: i64 = filtered().count().get_result(conn)?;
+            let rows = filtered()
+                .order(leads::id.desc())
+                .limit(request.limit)
+                .offset(request.offset)
+                .select(Lead::as_select())
+                .load(conn)?;
+            Ok((rows, total))
+        })
+        .await?;
+    Ok(web::Json(Page::new(
+        rows,
+        total,
+        page,
+        per_page,
+        Into::into,
+    )))
+}
+
+/// Reads one lead.
+#[utoipa::path(get, path = "/api/leads/{id}", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    responses((status = 200, body = DeskLead), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<web::Json<DeskLead>, ApiError> {
+    principal.require(Resource::Lead, Action::Read)?;
+    let id = id.into_inner();
+    let lead = state
+        .db
+        .run(move |conn| visible(&principal, conn, id))
+        .await?;
+    Ok(web::Json(lead.into()))
+}
+
+/// A lead's timeline, oldest first.
+#[utoipa::path(get, path = "/api/leads/{id}/timeline", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<TimelineEntry>>, ApiError> {
+    principal.require(Resource::Lead, Action::Read)?;
+    let id = id.into_inner();
+    let events = state
+        .db
+        .run(move |conn| {
+            visible(&principal, conn, id)?;
+            Ok(leadflow::timeline(conn, id)?)
+        })
+        .await?;
+    Ok(web::Json(events.into_iter().map(Into::into).collect()))
+}
+
+/// Moves a lead to another stage, with a reason (supervisors and owners).
+#[utoipa::path(patch, path = "/api/leads/{id}", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = ChangeStage,
+    responses((status = 200, body = DeskLead), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_stage(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: Json<ChangeStage>,
+) -> Result<web::Json<DeskLead>, ApiError> {
+    principal.require(Resource::Lead, Action::Update)?;
+    require_manager(&principal)?;
+    let id = id.into_inner();
+    let body = body.0;
+    let mut v = crate::validate::Validator::new();
+    v.length("reason", &body.reason, 1, 1000);
+    v.finish()?;
+    if body.stage == Stage::Assigned {
+        return Err(ApiError::field(
+            "stage",
+            "use_assign",
+            "assign a lead with POST /api/leads/{id}/assign, which names the agent",
+        ));
+    }
+    let lead = state
+        .db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let lead = visible(&principal, conn, id)?;
+                leadflow::transition(
+                    conn,
+                    &lead,
+                    Transition {
+                        to: body.stage,
+                        actor: Some(principal.id()),
+                        detail: json!({"reason": body.reason}),
+                        at: db::now(),
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(web::Json(lead.into()))
+}
+
+/// Gives a lead to an agent, or to another one (supervisors and owners).
+#[utoipa::path(post, path = "/api/leads/{id}/assign", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = Assign,
+    responses((status = 200, body = DeskLead), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assign(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: Json<Assign>,
+) -> Result<web::Json<DeskLead>, ApiError> {
+    principal.require(Resource::Lead, Action::Update)?;
+    require_manager(&principal)?;
+    let id = id.into_inner();
+    let body = body.0;
+    if let Some(reason) = &body.reason {
+        let mut v = crate::validate::Validator::new();
+        v.free_text("reason", reason, 1000);
+        v.finish()?;
+    }
+    let lead = state
+        .db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let lead = visible(&principal, conn, id)?;
+                let agent = User::find(conn, body.user_id).ok().filter(|u| {
+                    u.call_center_id == Some(lead.call_center_id)
+                        && u.role() == Role::Agent
+                        && u.active
+                });
+                let Some(agent) = agent else {
+                    return Err(ApiError::field(
+                        "user_id",
+                        "not_an_agent",
+                        "must be an active agent of the lead's call center",
+                    ));
+                };
+                let stage = stage_of(&lead);
+                if stage != Stage::Assigned && !stage.can_become(Stage::Assigned) {
+                    return Err(ApiError::conflict(
+                        "invalid_transition",
+                        format!("a lead in stage {} cannot be assigned", stage.as_str()),
+                    ));
+                }
+                assign_to(
+                    conn,
+                    &lead,
+                    agent.id,
+                    Some(principal.id()),
+                    json!({"manual": true, "reason": body.reason}),
+                    db::now(),
+                )
+            })
+        })
+        .await?;
+    Ok(web::Json(lead.into()))
+}
+
+/// Qualifies the confirmation call: the assigned agent (or a supervisor or owner) says what
+/// it gave, which moves the lead.
+#[utoipa::path(post, path = "/api/leads/{id}/qualify", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = Qualify,
+    responses((status = 200, body = DeskLead), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn qualify(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: Json<Qualify>,
+) -> Result<web::Json<DeskLead>, ApiError> {
+    principal.require(Resource::Lead, Action::Update)?;
+    let id = id.into_inner();
+    let body = body.0;
+    let now = db::now();
+    let mut v = crate::validate::Validator::new();
+    if let Some(comment) = &body.comment {
+        v.free_text("comment", comment, 2000);
+    }
+    let callback_at: Option<NaiveDateTime> = body.callback_at.map(|t| t.naive_utc());
+    match (body.result, callback_at) {
+        (CallResult::Callback, None) => v.add("callback_at", "required", "when to call again"),
+        (CallResult::Callback, Some(at)) if at <= now => {
+            v.add("callback_at", "in_the_past", "must be in the future")
+        }
+        (CallResult::Callback, Some(_)) | (_, None) => {}
+        (_, Some(_)) => v.add(
+            "callback_at",
+            "not_allowed",
+            "only a callback has a callback time",
+        ),
+    }
+    v.finish()?;
+    let lead = state
+        .db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let lead = visible(&principal, conn, id)?;
+                if stage_of(&lead) != Stage::Assigned {
+                    return Err(ApiError::conflict(
+                        "not_assigned",
+                        "only an assigned lead's call is qualified",
+                    ));
+                }
+                let detail = json!({
+                    "result": body.result,
+                    "comment": body.comment,
+                    "callback_at": body.callback_at,
+                });
+                leadflow::record(
+                    conn,
+                    &lead,
+                    EventKind::Qualified,
+                    Some(principal.id()),
+                    detail.clone(),
+                    now,
+                )?;
+                let to = match body.result {
+                    CallResult::Confirmed => Stage::CallConfirmed,
+                    CallResult::Rejected => Stage::Rejected,
+                    CallResult::Unreachable => Stage::Unreachable,
+                    CallResult::Callback => {
+                        diesel::update(leads::table.find(lead.id))
+                            .set((
+                                leads::next_attempt_at.eq(callback_at),
+                                leads::updated_at.eq(now),
+                            ))
+                            .execute(conn)?;
+                        leadflow::record(
+                            conn,
+                            &lead,
+                            EventKind::CallbackPlanned,
+                            Some(principal.id()),
+                            json!({"at": body.callback_at}),
+                            now,
+                        )?;
+                        return Ok(Lead::find(conn, lead.id)?);
+                    }
+                };
+                leadflow::transition(
+                    conn,
+                    &lead,
+                    Transition {
+                        to,
+                        actor: Some(principal.id()),
+                        detail,
+                        at: now,
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(web::Json(lead.into()))
+}

@@ -1,0 +1,14 @@
+DROP TABLE lead_events;
+DROP TABLE lead_tokens;
+DROP INDEX leads_form_idx;
+DROP INDEX leads_assigned_idx;
+DROP INDEX leads_stage_idx;
+ALTER TABLE leads DROP COLUMN confirmed_ip;
+ALTER TABLE leads DROP COLUMN submitted_ip;
+ALTER TABLE leads DROP COLUMN email_confirmed_at;
+ALTER TABLE leads DROP COLUMN stage_changed_at;
+ALTER TABLE leads DROP COLUMN assigned_at;
+ALTER TABLE leads DROP COLUMN assigned_user_id;
+ALTER TABLE leads DROP COLUMN stage;
+ALTER TABLE leads DROP COLUMN form_id;
+DROP TABLE forms;
