@@ -1148,6 +1148,20 @@ async fn lead_objects(w: &World, t: &Tenant, slug: &str) -> (i64, i64) {
     (form, lead["id"].as_i64().unwrap())
 }
 
+/// A note on `lead` written by `role`; returns its id.
+async fn note(w: &World, role: &str, lead: i64, private: bool) -> i64 {
+    let res = w
+        .app
+        .post(
+            &format!("/api/leads/{lead}/notes"),
+            w.token(role),
+            json!({"kind": "comment", "body": "set up", "private": private}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    body(res).await["id"].as_i64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_and_leads_by_role_and_tenant() {
     let mut failures = Vec::new();
@@ -1156,6 +1170,10 @@ async fn forms_and_leads_by_role_and_tenant() {
         let (fa, la) = lead_objects(&w, &w.a, "alpha").await;
         let (fb, lb) = lead_objects(&w, &w.b, "bravo").await;
         let agent_a = w.a.agent;
+        // A public and a private note of tenant A's agent on its lead, one note on B's lead.
+        let na = note(&w, "agent", la, false).await;
+        let np = note(&w, "agent", la, true).await;
+        let nb = note(&w, "super_admin", lb, false).await;
         let rows: Vec<Row> = vec![
             (Method::GET, "/api/forms".into(), None, [200, 200, 200, 403]),
             (
@@ -1217,6 +1235,72 @@ async fn forms_and_leads_by_role_and_tenant() {
                 format!("/api/leads/{lb}/timeline"),
                 None,
                 [200, 404, 404, 404],
+            ),
+            (
+                Method::GET,
+                format!("/api/leads/{la}/notes"),
+                None,
+                [200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                format!("/api/leads/{lb}/notes"),
+                None,
+                [200, 404, 404, 404],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{la}/notes"),
+                Some(json!({"kind": "comment", "body": "matrix"})),
+                [201, 201, 201, 201],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{lb}/notes"),
+                Some(json!({"kind": "comment", "body": "matrix"})),
+                [201, 404, 404, 404],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/leads/{la}/notes/{na}"),
+                Some(json!({"body": "edited"})),
+                [200, 200, 403, 200],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/leads/{la}/notes/{np}"),
+                Some(json!({"body": "edited"})),
+                [200, 200, 404, 200],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/leads/{lb}/notes/{nb}"),
+                Some(json!({"body": "edited"})),
+                [200, 404, 404, 404],
+            ),
+            (
+                Method::PATCH,
+                format!("/api/leads/{la}/notes/{nb}"),
+                Some(json!({"body": "edited"})),
+                [404, 404, 404, 404],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/leads/{lb}/notes/{nb}"),
+                None,
+                [204, 404, 404, 404],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/leads/{la}/notes/{np}"),
+                None,
+                [204, 204, 404, 204],
+            ),
+            (
+                Method::DELETE,
+                format!("/api/leads/{la}/notes/{na}"),
+                None,
+                [204, 204, 403, 204],
             ),
             (
                 Method::POST,

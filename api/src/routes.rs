@@ -10,7 +10,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, public_forms};
+use crate::handlers::{forms, lead_desk, lead_notes, public_forms};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -302,6 +302,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/leads/{id}/timeline").route(web::get().to(lead_desk::timeline)))
         .service(resource("/api/leads/{id}/assign").route(web::post().to(lead_desk::assign)))
         .service(resource("/api/leads/{id}/qualify").route(web::post().to(lead_desk::qualify)))
+        .service(
+            resource("/api/leads/{id}/notes")
+                .route(web::get().to(lead_notes::list))
+                .route(web::post().to(lead_notes::create)),
+        )
+        .service(
+            resource("/api/leads/{lead_id}/notes/{note_id}")
+                .route(web::patch().to(lead_notes::update))
+                .route(web::delete().to(lead_notes::delete)),
+        )
         // Public, without login: the forms and the double opt-in link
         .service(
             resource("/f/{slug}")

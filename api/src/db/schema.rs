@@ -500,15 +500,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Notes on a lead: comments, call logs, internal notes; private ones for their author.
+    lead_notes (id) {
+        id -> BigInt,
+        lead_id -> BigInt,
+        call_center_id -> BigInt,
+        author_user_id -> Nullable<BigInt>,
+        kind -> Text,
+        private -> Bool,
+        body -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forms -> call_centers (call_center_id));
 diesel::joinable!(leads -> forms (form_id));
 diesel::joinable!(lead_tokens -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
+diesel::joinable!(lead_notes -> leads (lead_id));
+diesel::joinable!(lead_notes -> users (author_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     forms,
     lead_tokens,
     lead_events,
+    lead_notes,
     qualification_groups,
     qualifications,
     campaigns,

@@ -1,7 +1,8 @@
 //! `/api/leads`: the confirmation desk. Agents see and qualify the leads assigned to them;
 //! supervisors and owners see every lead of their center, move leads between stages (with a
 //! reason) and reassign them. Every change lands in the lead's timeline
-//! (`GET /api/leads/{id}/timeline`).
+//! (`GET /api/leads/{id}/timeline`); entries about private notes only for those who see the
+//! note (see [`super::lead_notes`]).
 
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageParams, utc};
+use super::{Page, PageParams, lead_notes, utc};
 use crate::auth::Principal;
 use crate::authz::{Action, Resource};
 use crate::db::schema::leads;
@@ -193,14 +194,28 @@ pub struct Qualify {
     pub comment: Option<String>,
 }
 
-/// The lead if the caller may see it: in their tenant, and assigned to them for agents.
-fn visible(principal: &Principal, conn: &mut DbConn, id: i64) -> Result<Lead, ApiError> {
+/// The lead if the caller may see it: in their tenant, and assigned to them for agents
+/// (404 otherwise).
+pub(crate) fn visible(principal: &Principal, conn: &mut DbConn, id: i64) -> Result<Lead, ApiError> {
     let lead = Lead::find(conn, id).or_not_found(ENTITY)?;
     principal.check_tenant(lead.call_center_id, ENTITY)?;
     if principal.role() == Role::Agent && lead.assigned_user_id != Some(principal.id()) {
         return Err(ApiError::NotFound(ENTITY));
     }
     Ok(lead)
+}
+
+/// Whether the caller may see a timeline entry: entries about a private note only for those
+/// who see that note (its author, owners and super admins). A note entry that does not say it
+/// is public, or does not say who wrote a private note, counts as private and not the caller's.
+fn sees_event(principal: &Principal, event: &LeadEvent) -> bool {
+    if event.kind != EventKind::Note.as_str() {
+        return true;
+    }
+    let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
+    let private = detail["private"].as_bool() != Some(false);
+    let author = detail["author_user_id"].as_i64();
+    lead_notes::sees_note_of(principal, private, author)
 }
 
 fn require_manager(principal: &Principal) -> Result<(), ApiError> {
@@ -308,7 +323,11 @@ pub async fn timeline(
         .db
         .run(move |conn| {
             visible(&principal, conn, id)?;
-            Ok(leadflow::timeline(conn, id)?)
+            let events = leadflow::timeline(conn, id)?;
+            Ok(events
+                .into_iter()
+                .filter(|e| sees_event(&principal, e))
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(web::Json(events.into_iter().map(Into::into).collect()))

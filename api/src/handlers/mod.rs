@@ -19,6 +19,7 @@ pub mod ivr_flow_versions;
 pub mod ivr_flows;
 pub mod ivr_sessions;
 pub mod lead_desk;
+pub mod lead_notes;
 pub mod leads;
 pub mod live;
 pub mod me;
