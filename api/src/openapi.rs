@@ -12,7 +12,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, public_forms};
+use crate::handlers::{forms, lead_desk, notifications, public_forms};
 
 struct Security;
 
@@ -76,6 +76,7 @@ impl Modify for Security {
         forms::list, forms::get, forms::create, forms::update, forms::delete, forms::preview,
         lead_desk::list, lead_desk::get, lead_desk::change_stage, lead_desk::timeline,
         lead_desk::assign, lead_desk::qualify,
+        notifications::list, notifications::read, notifications::read_all,
         public_forms::show, public_forms::submit, public_forms::confirm,
     ),
     components(schemas(ErrorBody, FieldError)),
@@ -96,7 +97,7 @@ impl Modify for Security {
         (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
         (name = "ivr", description = "Inbound calls: prompts, IVR flows and their versions, DIDs, session records"),
         (name = "email", description = "SMTP profiles, email templates and the outbox history"),
-        (name = "leads", description = "Lead forms, the confirmation desk and lead timelines"),
+        (name = "leads", description = "Lead forms, the confirmation desk, lead timelines and the caller's notifications"),
         (name = "public", description = "Public pages without login: lead forms and the double opt-in link"),
         (name = "operations", description = "Health and metrics"),
     )

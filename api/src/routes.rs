@@ -10,7 +10,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, public_forms};
+use crate::handlers::{forms, lead_desk, notifications, public_forms};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -302,6 +302,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/leads/{id}/timeline").route(web::get().to(lead_desk::timeline)))
         .service(resource("/api/leads/{id}/assign").route(web::post().to(lead_desk::assign)))
         .service(resource("/api/leads/{id}/qualify").route(web::post().to(lead_desk::qualify)))
+        .service(resource("/api/notifications").route(web::get().to(notifications::list)))
+        .service(
+            resource("/api/notifications/read-all").route(web::post().to(notifications::read_all)),
+        )
+        .service(
+            resource("/api/notifications/{id}/read").route(web::post().to(notifications::read)),
+        )
         // Public, without login: the forms and the double opt-in link
         .service(
             resource("/f/{slug}")

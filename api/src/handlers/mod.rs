@@ -22,6 +22,7 @@ pub mod lead_desk;
 pub mod leads;
 pub mod live;
 pub mod me;
+pub mod notifications;
 pub mod preview;
 pub mod prompts;
 pub mod public_forms;

@@ -14,6 +14,7 @@ pub mod group;
 pub mod ivr_flow;
 pub mod ivr_session;
 pub mod lead;
+pub mod notification;
 pub mod prompt;
 pub mod qualification;
 pub mod settings;
