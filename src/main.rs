@@ -165,12 +165,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let outbox = state.config.email.worker.then(|| {
         callpro_api::email::worker::spawn(state.clone(), state.config.email.worker_config())
     });
+    let sweeper = state.config.leads.sweeper.then(|| {
+        callpro_api::leadflow::reminders::spawn(
+            state.clone(),
+            state.config.leads.reminder_config(&public_url),
+        )
+    });
     let server = server::start(state, listener, true)?;
     tracing::info!(url = %public_url, "callpro is listening");
     println!("callpro listening on {public_url}");
     server.await?;
     if let Some(dialer) = dialer {
         dialer.shutdown().await;
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.shutdown().await;
     }
     if let Some(outbox) = outbox {
         outbox.shutdown().await;

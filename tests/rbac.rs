@@ -1349,3 +1349,51 @@ async fn forms_and_leads_by_role_and_tenant() {
         failures.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_each_users_own() {
+    use callpro_api::models::notification::{NewNotification, Notification};
+    let w = world().await;
+    let (cc, owner) = (w.a.cc, w.a.owner);
+    let n = w
+        .app
+        .state
+        .db
+        .run(move |conn| {
+            Ok(Notification::insert(
+                conn,
+                &NewNotification {
+                    call_center_id: cc,
+                    user_id: owner,
+                    kind: "lead_escalated",
+                    lead_id: None,
+                    message: "for the owner of Alpha",
+                    created_at: callpro_api::db::now(),
+                },
+            )?)
+        })
+        .await
+        .unwrap();
+    let rows: Vec<Row> = vec![
+        (
+            Method::GET,
+            "/api/notifications?unread=true".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+        // Only its user marks it read; everyone else, super admins included, gets 404.
+        (
+            Method::POST,
+            format!("/api/notifications/{n}/read"),
+            None,
+            [404, 204, 404, 404],
+        ),
+        (
+            Method::POST,
+            "/api/notifications/read-all".into(),
+            None,
+            [204, 204, 204, 204],
+        ),
+    ];
+    check(&w, rows).await;
+}

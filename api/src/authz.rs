@@ -53,6 +53,8 @@ pub enum Resource {
     Email,
     /// Public lead forms.
     Form,
+    /// One's own in-app notifications (the handlers narrow every query to the caller).
+    Notification,
 }
 
 /// What is being done.
@@ -107,6 +109,8 @@ pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
         // qualifications they choose from.
         (Role::Agent, CallCenter | Site | User, Read) => true,
         (Role::Agent, Qualification, List | Read) => true,
+        // Everyone reads and marks their own notifications, and only theirs.
+        (_, Notification, List | Read | Update) => true,
         _ => false,
     }
 }

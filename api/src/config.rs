@@ -189,6 +189,22 @@ pub struct LeadsSection {
     pub per_ip_per_minute: u32,
     /// Posts per minute to one form (0: no limit).
     pub per_form_per_minute: u32,
+    /// Hours after submission at which a lead still waiting for its double opt-in click gets
+    /// a reminder email (with a new link), one per entry, increasing.
+    pub reminder_after_hours: Vec<u64>,
+    /// Hours after submission at which a lead still waiting for its click becomes
+    /// `unreachable` ("no confirmation"); after the last reminder.
+    pub unreachable_after_hours: u64,
+    /// Hours without a timeline entry after which an assigned lead is notified to its agent.
+    pub stale_assigned_hours: u64,
+    /// Hours without a timeline entry after which an assigned lead is notified to the
+    /// supervisors and owners of its center; more than `stale_assigned_hours`.
+    pub escalate_after_hours: u64,
+    /// Seconds between two rounds of the sweeper.
+    pub sweep_secs: u64,
+    /// Run the reminder and notification sweeper in this instance (several share the work
+    /// safely: every step is a conditional update).
+    pub sweeper: bool,
 }
 
 impl Default for LeadsSection {
@@ -198,6 +214,12 @@ impl Default for LeadsSection {
             max_body_bytes: 64 * 1024,
             per_ip_per_minute: 30,
             per_form_per_minute: 6000,
+            reminder_after_hours: vec![24, 72],
+            unreachable_after_hours: 7 * 24,
+            stale_assigned_hours: 24,
+            escalate_after_hours: 48,
+            sweep_secs: 60,
+            sweeper: true,
         }
     }
 }
@@ -208,6 +230,31 @@ impl LeadsSection {
         crate::leadflow::throttle::Limits {
             per_ip_per_minute: self.per_ip_per_minute,
             per_form_per_minute: self.per_form_per_minute,
+        }
+    }
+
+    /// The settings of the reminder sweeper; `public_url` starts the new confirmation links.
+    pub fn reminder_config(&self, public_url: &str) -> crate::leadflow::reminders::ReminderConfig {
+        let hours = |h: u64| {
+            i64::try_from(h)
+                .ok()
+                .and_then(chrono::Duration::try_hours)
+                .unwrap_or(chrono::Duration::MAX)
+        };
+        crate::leadflow::reminders::ReminderConfig {
+            reminder_after: self
+                .reminder_after_hours
+                .iter()
+                .copied()
+                .map(hours)
+                .collect(),
+            unreachable_after: hours(self.unreachable_after_hours),
+            stale_after: hours(self.stale_assigned_hours),
+            escalate_after: hours(self.escalate_after_hours),
+            sweep: Duration::from_secs(self.sweep_secs.max(1)),
+            batch: crate::leadflow::reminders::DEFAULT_BATCH,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            token_ttl: hours(self.token_ttl_hours),
         }
     }
 }
@@ -393,6 +440,69 @@ pub enum ConfigError {
     },
 }
 
+/// Longest delay the sweeper settings accept, in hours (a year).
+const MAX_SWEEP_HOURS: u64 = 366 * 24;
+
+impl LeadsSection {
+    /// Checks the reminder and notification delays.
+    fn validate_sweeper(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: String| ConfigError::Invalid { key, message };
+        let reminders = &self.reminder_after_hours;
+        if reminders.len() > 10 {
+            return Err(invalid(
+                "leads.reminder_after_hours",
+                "at most 10 reminders".into(),
+            ));
+        }
+        if reminders.iter().any(|&h| h == 0 || h > MAX_SWEEP_HOURS) {
+            return Err(invalid(
+                "leads.reminder_after_hours",
+                format!("every entry must be between 1 and {MAX_SWEEP_HOURS}"),
+            ));
+        }
+        if reminders.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(invalid(
+                "leads.reminder_after_hours",
+                "must be increasing, e.g. [24, 72]".into(),
+            ));
+        }
+        let last_reminder = reminders.last().copied().unwrap_or(0);
+        if self.unreachable_after_hours <= last_reminder
+            || self.unreachable_after_hours > MAX_SWEEP_HOURS
+        {
+            return Err(invalid(
+                "leads.unreachable_after_hours",
+                format!(
+                    "must be after the last reminder ({last_reminder} h) and at most {MAX_SWEEP_HOURS}"
+                ),
+            ));
+        }
+        if self.stale_assigned_hours == 0 || self.stale_assigned_hours > MAX_SWEEP_HOURS {
+            return Err(invalid(
+                "leads.stale_assigned_hours",
+                format!("must be between 1 and {MAX_SWEEP_HOURS}"),
+            ));
+        }
+        if self.escalate_after_hours <= self.stale_assigned_hours
+            || self.escalate_after_hours > MAX_SWEEP_HOURS
+        {
+            return Err(invalid(
+                "leads.escalate_after_hours",
+                format!(
+                    "must be more than leads.stale_assigned_hours and at most {MAX_SWEEP_HOURS}"
+                ),
+            ));
+        }
+        if self.sweep_secs == 0 || self.sweep_secs > 24 * 3600 {
+            return Err(invalid(
+                "leads.sweep_secs",
+                "must be between 1 and 86400".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Reads `path` (when given) and the environment, then validates.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
@@ -462,6 +572,7 @@ impl Config {
         if self.leads.max_body_bytes < 1024 {
             return Err(invalid("leads.max_body_bytes", "must be at least 1024"));
         }
+        self.leads.validate_sweeper()?;
         if self.email.lease_secs <= self.email.smtp_timeout_secs {
             return Err(invalid(
                 "email.lease_secs",
@@ -545,5 +656,66 @@ impl Config {
             })
             .trim_end_matches('/')
             .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leads(adjust: impl FnOnce(&mut LeadsSection)) -> Result<(), ConfigError> {
+        let mut config = Config::default();
+        adjust(&mut config.leads);
+        config.validate()
+    }
+
+    fn key_of(result: Result<(), ConfigError>) -> &'static str {
+        match result {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_sweeper_delays_are_checked() {
+        assert!(leads(|_| {}).is_ok(), "the defaults are valid");
+        assert!(leads(|l| l.reminder_after_hours = vec![]).is_ok());
+        assert_eq!(
+            key_of(leads(|l| l.reminder_after_hours = vec![72, 24])),
+            "leads.reminder_after_hours"
+        );
+        assert_eq!(
+            key_of(leads(|l| l.reminder_after_hours = vec![24, 24])),
+            "leads.reminder_after_hours"
+        );
+        assert_eq!(
+            key_of(leads(|l| l.reminder_after_hours = vec![0, 24])),
+            "leads.reminder_after_hours"
+        );
+        assert_eq!(
+            key_of(leads(|l| l.unreachable_after_hours = 72)),
+            "leads.unreachable_after_hours"
+        );
+        assert_eq!(
+            key_of(leads(|l| l.stale_assigned_hours = 0)),
+            "leads.stale_assigned_hours"
+        );
+        assert_eq!(
+            key_of(leads(|l| l.escalate_after_hours = 24)),
+            "leads.escalate_after_hours"
+        );
+        assert_eq!(key_of(leads(|l| l.sweep_secs = 0)), "leads.sweep_secs");
+    }
+
+    #[test]
+    fn the_reminder_config_follows_the_section() {
+        let c = LeadsSection::default().reminder_config("https://x.test/");
+        assert_eq!(
+            c.reminder_after,
+            [chrono::Duration::hours(24), chrono::Duration::hours(72)]
+        );
+        assert_eq!(c.unreachable_after, chrono::Duration::hours(168));
+        assert_eq!(c.public_url, "https://x.test");
+        assert_eq!(c.sweep, Duration::from_secs(60));
     }
 }

@@ -12,7 +12,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, lead_notes, public_forms};
+use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms};
 
 struct Security;
 
@@ -77,6 +77,7 @@ impl Modify for Security {
         lead_desk::list, lead_desk::get, lead_desk::change_stage, lead_desk::timeline,
         lead_desk::assign, lead_desk::qualify,
         lead_notes::list, lead_notes::create, lead_notes::update, lead_notes::delete,
+        notifications::list, notifications::read, notifications::read_all,
         public_forms::show, public_forms::submit, public_forms::confirm,
     ),
     components(schemas(ErrorBody, FieldError)),
@@ -97,7 +98,7 @@ impl Modify for Security {
         (name = "dnc", description = "Do-not-call numbers: the internal list and Bloctel imports"),
         (name = "ivr", description = "Inbound calls: prompts, IVR flows and their versions, DIDs, session records"),
         (name = "email", description = "SMTP profiles, email templates and the outbox history"),
-        (name = "leads", description = "Lead forms, the confirmation desk, lead notes and lead timelines"),
+        (name = "leads", description = "Lead forms, the confirmation desk, lead notes, lead timelines and the caller's notifications"),
         (name = "public", description = "Public pages without login: lead forms and the double opt-in link"),
         (name = "operations", description = "Health and metrics"),
     )

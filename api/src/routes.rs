@@ -10,7 +10,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, lead_notes, public_forms};
+use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -311,6 +311,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/leads/{lead_id}/notes/{note_id}")
                 .route(web::patch().to(lead_notes::update))
                 .route(web::delete().to(lead_notes::delete)),
+        )
+        .service(resource("/api/notifications").route(web::get().to(notifications::list)))
+        .service(
+            resource("/api/notifications/read-all").route(web::post().to(notifications::read_all)),
+        )
+        .service(
+            resource("/api/notifications/{id}/read").route(web::post().to(notifications::read)),
         )
         // Public, without login: the forms and the double opt-in link
         .service(

@@ -244,6 +244,9 @@ diesel::table! {
         email_confirmed_at -> Nullable<Timestamp>,
         submitted_ip -> Nullable<Text>,
         confirmed_ip -> Nullable<Text>,
+        reminders_sent -> Integer,
+        stale_notified_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -515,18 +518,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// In-app notifications, each for one user.
+    notifications (id) {
+        id -> BigInt,
+        call_center_id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        lead_id -> Nullable<BigInt>,
+        message -> Text,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forms -> call_centers (call_center_id));
 diesel::joinable!(leads -> forms (form_id));
 diesel::joinable!(lead_tokens -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
 diesel::joinable!(lead_notes -> leads (lead_id));
 diesel::joinable!(lead_notes -> users (author_user_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notifications -> leads (lead_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     forms,
     lead_tokens,
     lead_events,
     lead_notes,
+    notifications,
     qualification_groups,
     qualifications,
     campaigns,

@@ -23,6 +23,7 @@ pub mod lead_notes;
 pub mod leads;
 pub mod live;
 pub mod me;
+pub mod notifications;
 pub mod preview;
 pub mod prompts;
 pub mod public_forms;

@@ -216,7 +216,8 @@ pub fn assign(
     }
 }
 
-/// Gives `lead` to `agent` (moving it to `assigned` when it is not there yet).
+/// Gives `lead` to `agent` (moving it to `assigned` when it is not there yet). A new
+/// assignment starts a new clock: the stale and escalation notifications may happen again.
 pub fn assign_to(
     conn: &mut DbConn,
     lead: &Lead,
@@ -243,6 +244,8 @@ pub fn assign_to(
         .set((
             leads::assigned_user_id.eq(Some(agent)),
             leads::assigned_at.eq(Some(now)),
+            leads::stale_notified_at.eq(None::<NaiveDateTime>),
+            leads::escalated_at.eq(None::<NaiveDateTime>),
             leads::updated_at.eq(now),
         ))
         .execute(conn)?;

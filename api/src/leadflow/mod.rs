@@ -15,6 +15,7 @@
 
 pub mod distribute;
 pub mod intake;
+pub mod reminders;
 pub mod throttle;
 pub mod token;
 
@@ -130,6 +131,9 @@ pub enum EventKind {
     CallbackPlanned,
     /// A note was added, changed or deleted.
     Note,
+    /// The sweeper notified users about the lead (its agent, or its center's supervisors and
+    /// owners); not activity on the lead itself.
+    Notified,
 }
 
 impl EventKind {
@@ -144,6 +148,7 @@ impl EventKind {
             EventKind::Qualified => "qualified",
             EventKind::CallbackPlanned => "callback_planned",
             EventKind::Note => "note",
+            EventKind::Notified => "notified",
         }
     }
 }

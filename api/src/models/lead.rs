@@ -74,6 +74,12 @@ pub struct Lead {
     pub submitted_ip: Option<String>,
     /// Address the confirmation link was opened from (consent evidence).
     pub confirmed_ip: Option<String>,
+    /// Reminder emails sent while waiting for the double opt-in click.
+    pub reminders_sent: i32,
+    /// When the assigned agent was told the lead went stale (once per assignment).
+    pub stale_notified_at: Option<NaiveDateTime>,
+    /// When the center's supervisors and owners were told (once per assignment).
+    pub escalated_at: Option<NaiveDateTime>,
 }
 
 /// Insert shape (owned: imports build it in batches).

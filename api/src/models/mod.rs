@@ -15,6 +15,7 @@ pub mod ivr_flow;
 pub mod ivr_session;
 pub mod lead;
 pub mod lead_note;
+pub mod notification;
 pub mod prompt;
 pub mod qualification;
 pub mod settings;
