@@ -500,12 +500,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's saved lead searches.
+    saved_searches (id) {
+        id -> BigInt,
+        call_center_id -> Nullable<BigInt>,
+        user_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forms -> call_centers (call_center_id));
 diesel::joinable!(leads -> forms (form_id));
 diesel::joinable!(lead_tokens -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    saved_searches,
     forms,
     lead_tokens,
     lead_events,

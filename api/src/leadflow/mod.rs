@@ -15,6 +15,7 @@
 
 pub mod distribute;
 pub mod intake;
+pub mod search;
 pub mod throttle;
 pub mod token;
 

@@ -16,6 +16,7 @@ pub mod ivr_session;
 pub mod lead;
 pub mod prompt;
 pub mod qualification;
+pub mod saved_search;
 pub mod settings;
 pub mod site;
 pub mod smtp_profile;
