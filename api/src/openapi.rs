@@ -12,7 +12,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms};
+use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms, saved_searches};
 
 struct Security;
 
@@ -75,9 +75,10 @@ impl Modify for Security {
         emails::list,
         forms::list, forms::get, forms::create, forms::update, forms::delete, forms::preview,
         lead_desk::list, lead_desk::get, lead_desk::change_stage, lead_desk::timeline,
-        lead_desk::assign, lead_desk::qualify,
+        lead_desk::assign, lead_desk::qualify, lead_desk::export,
         lead_notes::list, lead_notes::create, lead_notes::update, lead_notes::delete,
         notifications::list, notifications::read, notifications::read_all,
+        saved_searches::list, saved_searches::create, saved_searches::get, saved_searches::delete,
         public_forms::show, public_forms::submit, public_forms::confirm,
     ),
     components(schemas(ErrorBody, FieldError)),

@@ -10,7 +10,7 @@ use crate::handlers::{
 use crate::handlers::{dids, ivr_flow_versions, ivr_flows, ivr_sessions, prompts};
 use crate::handlers::{dnc, preview, qualifications, qualify};
 use crate::handlers::{email_templates, emails, smtp_profiles};
-use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms};
+use crate::handlers::{forms, lead_desk, lead_notes, notifications, public_forms, saved_searches};
 use crate::openapi;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -294,6 +294,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/forms/{id}/preview").route(web::get().to(forms::preview)))
         .service(resource("/api/leads").route(web::get().to(lead_desk::list)))
+        // Before /api/leads/{id}, which would take `export.csv` for an id.
+        .service(resource("/api/leads/export.csv").route(web::get().to(lead_desk::export)))
         .service(
             resource("/api/leads/{id}")
                 .route(web::get().to(lead_desk::get))
@@ -318,6 +320,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/api/notifications/{id}/read").route(web::post().to(notifications::read)),
+        )
+        .service(
+            resource("/api/saved-searches")
+                .route(web::get().to(saved_searches::list))
+                .route(web::post().to(saved_searches::create)),
+        )
+        .service(
+            resource("/api/saved-searches/{id}")
+                .route(web::get().to(saved_searches::get))
+                .route(web::delete().to(saved_searches::delete)),
         )
         // Public, without login: the forms and the double opt-in link
         .service(

@@ -532,6 +532,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's saved lead searches.
+    saved_searches (id) {
+        id -> BigInt,
+        call_center_id -> Nullable<BigInt>,
+        user_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forms -> call_centers (call_center_id));
 diesel::joinable!(leads -> forms (form_id));
 diesel::joinable!(lead_tokens -> leads (lead_id));
@@ -547,6 +559,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_events,
     lead_notes,
     notifications,
+    saved_searches,
     qualification_groups,
     qualifications,
     campaigns,

@@ -19,6 +19,7 @@ use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
 use crate::leadflow::intake::assign_to;
+use crate::leadflow::search::{self, LeadSearch, Sort};
 use crate::leadflow::{self, EventKind, LeadEvent, Stage, Transition, stage_of};
 use crate::models::lead::Lead;
 use crate::models::user::{Role, User};
@@ -93,21 +94,84 @@ impl From<Lead> for DeskLead {
     }
 }
 
-/// Filters of `GET /api/leads`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// Filters of `GET /api/leads` and `GET /api/leads/export.csv`, all combinable.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct DeskQuery {
+    /// Words found in names, email, phone or any submitted field (all words required; a
+    /// phone number is matched by its digits).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     /// Only this call center (super admins).
     pub call_center_id: Option<i64>,
     /// Only this stage.
     pub stage: Option<Stage>,
-    /// Only leads of this form.
-    pub form: Option<i64>,
+    /// Submitted at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Submitted before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Email confirmed at or after.
+    pub confirmed_from: Option<DateTime<Utc>>,
+    /// Email confirmed before.
+    pub confirmed_to: Option<DateTime<Utc>>,
     /// Only leads assigned to this agent.
     pub agent: Option<i64>,
+    /// Only leads of this form.
+    pub form: Option<i64>,
+    /// Only leads of this campaign.
+    pub campaign: Option<i64>,
+    /// Only leads with (true) or without (false) notes.
+    pub has_notes: Option<bool>,
     /// Only the caller's own leads.
     pub mine: Option<bool>,
+    /// `-created_at` (default), `created_at`, `-stage_changed_at` or `last_name`.
+    pub sort: Option<String>,
+}
+
+impl DeskQuery {
+    /// The search these filters describe, as `principal` may run it (agents: their own leads
+    /// only; tenant-bound callers: their center only); 422 for a bad value.
+    pub fn search(&self, principal: &Principal) -> Result<LeadSearch, ApiError> {
+        let mut v = crate::validate::Validator::new();
+        if let Some(q) = &self.q {
+            if q.len() > search::MAX_QUERY_LEN {
+                v.add("q", "too_long", "must be at most 200 bytes");
+            } else if q.contains('\0') {
+                v.add("q", "invalid_characters", "must not contain NUL characters");
+            }
+        }
+        let sort = match self.sort.as_deref() {
+            None => Sort::default(),
+            Some(s) => Sort::parse(s).unwrap_or_else(|| {
+                v.add(
+                    "sort",
+                    "invalid_sort",
+                    "must be -created_at, created_at, -stage_changed_at or last_name",
+                );
+                Sort::default()
+            }),
+        };
+        v.finish()?;
+        let agent = if principal.role() == Role::Agent || self.mine == Some(true) {
+            Some(principal.id())
+        } else {
+            self.agent
+        };
+        Ok(LeadSearch {
+            call_center_id: principal.narrow_tenant(self.call_center_id),
+            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            stage: self.stage,
+            created_from: self.created_from.map(|t| t.naive_utc()),
+            created_to: self.created_to.map(|t| t.naive_utc()),
+            confirmed_from: self.confirmed_from.map(|t| t.naive_utc()),
+            confirmed_to: self.confirmed_to.map(|t| t.naive_utc()),
+            agent,
+            form: self.form,
+            campaign: self.campaign,
+            has_notes: self.has_notes,
+            sort,
+        })
+    }
 }
 
 /// One timeline entry.
@@ -226,7 +290,7 @@ fn require_manager(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// Lists leads, newest first.
+/// Searches leads.
 #[utoipa::path(get, path = "/api/leads", tag = "leads",
     params(PageParams, DeskQuery),
     responses((status = 200, body = Page<DeskLead>), (status = 400, body = ErrorBody),
@@ -241,41 +305,11 @@ pub async fn list(
 ) -> Result<web::Json<Page<DeskLead>>, ApiError> {
     principal.require(Resource::Lead, Action::List)?;
     let (request, page, per_page) = paging.into_inner().resolve()?;
-    let q = query.into_inner();
-    let cc = principal.narrow_tenant(q.call_center_id);
-    let agent = if principal.role() == Role::Agent || q.mine == Some(true) {
-        Some(principal.id())
-    } else {
-        q.agent
-    };
+    let search = query.into_inner().search(&principal)?;
+    let kind = state.db.kind();
     let (rows, total) = state
         .db
-        .run(move |conn| {
-            let filtered = || {
-                let mut query = leads::table.into_boxed();
-                if let Some(cc) = cc {
-                    query = query.filter(leads::call_center_id.eq(cc));
-                }
-                if let Some(stage) = q.stage {
-                    query = query.filter(leads::stage.eq(stage.as_str()));
-                }
-                if let Some(form) = q.form {
-                    query = query.filter(leads::form_id.eq(form));
-                }
-                if let Some(agent) = agent {
-                    query = query.filter(leads::assigned_user_id.eq(agent));
-                }
-                query
-            };
-            let total: i64 = filtered().count().get_result(conn)?;
-            let rows = filtered()
-                .order(leads::id.desc())
-                .limit(request.limit)
-                .offset(request.offset)
-                .select(Lead::as_select())
-                .load(conn)?;
-            Ok((rows, total))
-        })
+        .run(move |conn| Ok(search.run(conn, kind, request)?))
         .await?;
     Ok(web::Json(Page::new(
         rows,
@@ -284,6 +318,150 @@ pub async fn list(
         per_page,
         Into::into,
     )))
+}
+
+/// Leads per chunk of an export.
+const EXPORT_CHUNK: i64 = 1000;
+
+/// The CSV columns of an export.
+const EXPORT_COLUMNS: [&str; 14] = [
+    "id",
+    "stage",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "form_id",
+    "campaign_id",
+    "assigned_user_id",
+    "created_at",
+    "email_confirmed_at",
+    "stage_changed_at",
+    "submitted_ip",
+    "fields",
+];
+
+/// A cell safe to open in a spreadsheet: text that a spreadsheet would run as a formula
+/// (`=`, `@`, or `+`/`-` not starting a number) gets a leading `'`.
+fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let mut chars = value.chars();
+    let risky = match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    if risky {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
+fn export_row(lead: &Lead) -> [String; 14] {
+    let time = |t: Option<NaiveDateTime>| t.map(|t| utc(t).to_rfc3339()).unwrap_or_default();
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(|s| cell(s).into_owned())
+            .unwrap_or_default()
+    };
+    let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    [
+        lead.id.to_string(),
+        lead.stage.clone(),
+        opt(&lead.first_name),
+        opt(&lead.last_name),
+        opt(&lead.email),
+        cell(&lead.phone).into_owned(),
+        id(lead.form_id),
+        id(lead.campaign_id),
+        id(lead.assigned_user_id),
+        time(Some(lead.created_at)),
+        time(lead.email_confirmed_at),
+        time(lead.stage_changed_at),
+        lead.submitted_ip.clone().unwrap_or_default(),
+        cell(&lead.fields).into_owned(),
+    ]
+}
+
+fn csv_chunk(leads: &[Lead], header: bool) -> Result<web::Bytes, String> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(leads.len() * 200));
+    if header {
+        out.write_record(EXPORT_COLUMNS)
+            .map_err(|e| e.to_string())?;
+    }
+    for lead in leads {
+        out.write_record(export_row(lead))
+            .map_err(|e| e.to_string())?;
+    }
+    out.into_inner()
+        .map(web::Bytes::from)
+        .map_err(|e| e.to_string())
+}
+
+/// Streams every lead the filters find as CSV, newest first (the `sort` filter is ignored).
+#[utoipa::path(get, path = "/api/leads/export.csv", tag = "leads",
+    params(DeskQuery),
+    responses((status = 200, description = "CSV, one lead per line", content_type = "text/csv"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<DeskQuery>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    principal.require(Resource::Lead, Action::List)?;
+    let search = query.into_inner().search(&principal)?;
+    let kind = state.db.kind();
+    // The first chunk is read before answering, so a database failure is a clean error.
+    let first = {
+        let search = search.clone();
+        state
+            .db
+            .run(move |conn| Ok(search.chunk(conn, kind, None, EXPORT_CHUNK)?))
+            .await?
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, String>>(4);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut chunk = first;
+        let mut header = true;
+        loop {
+            let last = chunk.last().map(|l| l.id);
+            let full = chunk.len() as i64 == EXPORT_CHUNK;
+            if tx.send(csv_chunk(&chunk, header)).await.is_err() {
+                return; // the client went away
+            }
+            header = false;
+            let (Some(before), true) = (last, full) else {
+                return;
+            };
+            let search = search.clone();
+            chunk = match db
+                .run(move |conn| Ok(search.chunk(conn, kind, Some(before), EXPORT_CHUNK)?))
+                .await
+            {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lead export cut short");
+                    let _ = tx.send(Err(e.to_string())).await;
+                    return;
+                }
+            };
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|item| (item.map_err(actix_web::error::ErrorInternalServerError), rx))
+    });
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"leads.csv\"",
+        ))
+        .streaming(body))
 }
 
 /// Reads one lead.

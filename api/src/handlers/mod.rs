@@ -29,6 +29,7 @@ pub mod prompts;
 pub mod public_forms;
 pub mod qualifications;
 pub mod qualify;
+pub mod saved_searches;
 pub mod sites;
 pub mod smtp_profiles;
 pub mod trunks;

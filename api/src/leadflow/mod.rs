@@ -16,6 +16,7 @@
 pub mod distribute;
 pub mod intake;
 pub mod reminders;
+pub mod search;
 pub mod throttle;
 pub mod token;
 

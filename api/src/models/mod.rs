@@ -18,6 +18,7 @@ pub mod lead_note;
 pub mod notification;
 pub mod prompt;
 pub mod qualification;
+pub mod saved_search;
 pub mod settings;
 pub mod site;
 pub mod smtp_profile;
