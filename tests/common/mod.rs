@@ -321,6 +321,53 @@ pub async fn body(res: Response) -> Value {
     res.json().await.unwrap()
 }
 
+/// Where aiosmtpd is, when Python does not find it by itself: the first call installs it with
+/// pip under the target directory, so a fresh machine needs no set-up step for the email tests.
+fn aiosmtpd_path() -> Option<&'static std::path::Path> {
+    static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let importable = |path: Option<&std::path::Path>| {
+        let mut probe = std::process::Command::new("python3");
+        if let Some(path) = path {
+            probe.env("PYTHONPATH", path);
+        }
+        probe
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .expect("python3 must be installed to run the email tests")
+            .status
+            .success()
+    };
+    PATH.get_or_init(|| {
+        if importable(None) {
+            return None;
+        }
+        let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("aiosmtpd");
+        if !importable(Some(&target)) {
+            // Installed beside, then moved into place: test binaries may race here.
+            let staging = target.with_extension(format!("{}", std::process::id()));
+            let installed = std::process::Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "--target"])
+                .arg(&staging)
+                .arg("aiosmtpd")
+                .status()
+                .expect("run pip");
+            assert!(
+                installed.success(),
+                "could not install aiosmtpd with pip; install it by hand: \
+                 `python3 -m pip install aiosmtpd`"
+            );
+            let _ = std::fs::rename(&staging, &target);
+            let _ = std::fs::remove_dir_all(&staging);
+            assert!(
+                importable(Some(&target)),
+                "aiosmtpd installed but not importable"
+            );
+        }
+        Some(target)
+    })
+    .as_deref()
+}
+
 /// A real SMTP server (aiosmtpd, `tests/support/smtp_server.py`) storing what it accepts.
 pub struct SmtpServer {
     pub port: u16,
@@ -337,17 +384,12 @@ impl SmtpServer {
     /// Starts a server answering 451 once to each of `tempfail_once` and 550 to `reject`.
     pub fn start_with(tempfail_once: &[&str], reject: &[&str]) -> Self {
         use std::io::BufRead as _;
-        let probe = std::process::Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .expect("python3 must be installed to run the email tests");
-        assert!(
-            probe.status.success(),
-            "the email tests need a real SMTP server: run `python3 -m pip install aiosmtpd`"
-        );
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
         let mut cmd = std::process::Command::new("python3");
+        if let Some(path) = aiosmtpd_path() {
+            cmd.env("PYTHONPATH", path);
+        }
         cmd.arg(script).arg(dir.path());
         for a in tempfail_once {
             cmd.args(["--tempfail-once", a]);

@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use callpro_dialer::campaign::{CampaignSettings, DialMode};
 use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +13,7 @@ use super::{Page, PageParams, utc};
 use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::authz::{Action, Resource};
-use crate::db::schema::{agent_groups, qualification_groups};
+use crate::db::schema::{agent_groups, leads, qualification_groups};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, FieldError, QueryResultExt as _};
 use crate::extract::Json;
@@ -272,7 +273,6 @@ fn check_references(
     qualification_group_id: Option<i64>,
     agent_group_ids: Option<&[i64]>,
 ) -> Result<(), ApiError> {
-    use diesel::prelude::*;
     let mut errors = Vec::new();
     if let Some(id) = qualification_group_id {
         let found: i64 = qualification_groups::table
@@ -590,6 +590,15 @@ pub async fn delete(
                     ));
                 }
                 let before = view(conn, current)?;
+                // Leads that came from a form outlive the campaign that was to confirm them
+                // (imported leads go with it).
+                diesel::update(
+                    leads::table
+                        .filter(leads::campaign_id.eq(id))
+                        .filter(leads::form_id.is_not_null()),
+                )
+                .set(leads::campaign_id.eq(None::<i64>))
+                .execute(conn)?;
                 Campaign::delete(conn, id)
                     .or_conflict("campaign_in_use", "the campaign is still referenced")?;
                 audit_campaign(conn, &principal, "campaign.delete", Some(&before), None)

@@ -414,10 +414,19 @@ impl Draft {
         {
             missing(v, "smtp_profile_id");
         }
-        if let Some(id) = self.confirmation_campaign_id
-            && !Campaign::find(conn, id).is_ok_and(|c| c.call_center_id == cc)
-        {
-            missing(v, "confirmation_campaign_id");
+        if let Some(id) = self.confirmation_campaign_id {
+            match Campaign::find(conn, id) {
+                Ok(c) if c.call_center_id == cc => {
+                    if !matches!(c.mode.as_str(), "preview" | "progressive") {
+                        v.add(
+                            "confirmation_campaign_id",
+                            "wrong_mode",
+                            "a confirmation campaign dials in preview or progressive mode",
+                        );
+                    }
+                }
+                _ => missing(v, "confirmation_campaign_id"),
+            }
         }
         if let Some(id) = self.agent_group_id
             && !Group::find(conn, id).is_ok_and(|g| g.call_center_id == cc)

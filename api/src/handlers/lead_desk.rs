@@ -104,7 +104,8 @@ pub struct DeskQuery {
     pub q: Option<String>,
     /// Only this call center (super admins).
     pub call_center_id: Option<i64>,
-    /// Only this stage.
+    /// Only this stage (also read as `status`).
+    #[serde(alias = "status")]
     pub stage: Option<Stage>,
     /// Submitted at or after.
     pub created_from: Option<DateTime<Utc>>,
@@ -696,6 +697,9 @@ pub async fn qualify(
                                 leads::updated_at.eq(now),
                             ))
                             .execute(conn)?;
+                        if let Some(at) = callback_at {
+                            leadflow::calling::plan_callback(conn, &lead, at)?;
+                        }
                         leadflow::record(
                             conn,
                             &lead,

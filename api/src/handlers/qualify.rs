@@ -17,6 +17,7 @@ use crate::db::schema::{call_attempts, leads};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, QueryResultExt as _};
 use crate::extract::Json;
+use crate::leadflow::calling::{self, CampaignOutcome};
 use crate::models::campaign::Campaign;
 use crate::models::dnc::Dnc;
 use crate::models::lead::Lead;
@@ -251,6 +252,20 @@ fn apply(
                 leads::updated_at.eq(now_naive),
             ))
             .execute(conn)?;
+        // A form lead called for its confirmation: the qualification moves it too.
+        let lead = Lead::find(conn, lead.id)?;
+        calling::campaign_outcome(
+            conn,
+            &lead,
+            CampaignOutcome {
+                call_id: call_ref,
+                qualification: Some(&chosen.code),
+                kind: Some(kind),
+                status: decided.status,
+                actor: Some(principal.id()),
+                at: now_naive,
+            },
+        )?;
     }
     let added = if decided.add_to_dnc {
         Dnc::add_internal(

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::distribute::{self, Pool, Strategy};
-use super::{EventKind, Stage, Transition, record, stage_of, token, transition};
+use super::{EventKind, Stage, Transition, calling, record, stage_of, token, transition};
 use crate::db::DbConn;
 use crate::db::schema::leads;
 use crate::email::template;
@@ -93,7 +93,8 @@ pub fn submit(
         )?;
         Ok(lead)
     } else {
-        assign(conn, form, &lead, None, now)
+        let lead = assign(conn, form, &lead, None, now)?;
+        calling::enroll(conn, form, &lead, now)
     }
 }
 
@@ -339,6 +340,7 @@ pub fn confirm(
         },
     )?;
     let lead = assign(conn, &form, &lead, None, now)?;
+    let lead = calling::enroll(conn, &form, &lead, now)?;
     Ok(Confirmation::Confirmed {
         lead_id: lead.id,
         form: Box::new(form),

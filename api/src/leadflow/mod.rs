@@ -13,6 +13,7 @@
 //! applies it with a conditional `UPDATE` (a concurrent change makes it fail instead of being
 //! overwritten) and writes the timeline entry in the same transaction.
 
+pub mod calling;
 pub mod distribute;
 pub mod intake;
 pub mod reminders;
@@ -135,6 +136,10 @@ pub enum EventKind {
     /// The sweeper notified users about the lead (its agent, or its center's supervisors and
     /// owners); not activity on the lead itself.
     Notified,
+    /// The lead entered its form's confirmation campaign.
+    Enrolled,
+    /// The lead could not enter the confirmation campaign (it holds the number already).
+    EnrollmentSkipped,
 }
 
 impl EventKind {
@@ -150,6 +155,8 @@ impl EventKind {
             EventKind::CallbackPlanned => "callback_planned",
             EventKind::Note => "note",
             EventKind::Notified => "notified",
+            EventKind::Enrolled => "enrolled",
+            EventKind::EnrollmentSkipped => "enrollment_skipped",
         }
     }
 }
@@ -290,6 +297,7 @@ pub fn transition(conn: &mut DbConn, lead: &Lead, change: Transition) -> Result<
             "the lead changed meanwhile; reload it and try again",
         ));
     }
+    calling::stop_dialing(conn, lead, change.to, change.at)?;
     record_change(
         conn,
         lead,

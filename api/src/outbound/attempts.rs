@@ -5,12 +5,13 @@
 //! lead gets its next step from `callpro_dialer::retry` in the same transaction as the outcome.
 
 use callpro_dialer::campaign::{CampaignSettings, DialMode};
-use callpro_dialer::retry::{self, NextStep, Outcome};
+use callpro_dialer::retry::{self, LeadStatus, NextStep, Outcome};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{call_attempts, leads};
 use crate::db::{self, DbConn};
+use crate::leadflow::calling::{self, CampaignOutcome};
 use crate::models::campaign::Campaign;
 use crate::models::lead::Lead;
 
@@ -189,6 +190,22 @@ pub fn ended(
         }
         let attempts = attempts_of(conn, lead_id)?;
         let next = retry::after_outcome(judge.settings, judge.mode, outcome, attempts, now);
-        move_lead(conn, lead_id, outcome, next, naive)
+        move_lead(conn, lead_id, outcome, next, naive)?;
+        if next.status() == LeadStatus::Exhausted {
+            // A form lead the confirmation campaign never reached becomes unreachable.
+            let lead = Lead::find(conn, lead_id)?;
+            let gave_up = CampaignOutcome {
+                call_id: call_ref,
+                qualification: None,
+                kind: None,
+                status: LeadStatus::Exhausted,
+                actor: None,
+                at: naive,
+            };
+            if let Err(e) = calling::campaign_outcome(conn, &lead, gave_up) {
+                tracing::warn!(lead_id, error = %e, "could not mark the lead unreachable");
+            }
+        }
+        Ok(())
     })
 }
