@@ -452,15 +452,8 @@ pub async fn preview(
         .await?;
     let mut values = template::sample_values();
     // Every form field the template names gets a visible sample.
-    for text in [&t.subject, &t.html_body, &t.text_body] {
+    for text in t.texts() {
         for name in template::names(text) {
-            if let Some(field) = name.strip_prefix("field.") {
-                values.insert(name.to_owned(), format!("<{field}>"));
-            }
-        }
-    }
-    if let Some(signature) = &t.html_signature {
-        for name in template::names(signature) {
             if let Some(field) = name.strip_prefix("field.") {
                 values.insert(name.to_owned(), format!("<{field}>"));
             }

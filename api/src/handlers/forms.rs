@@ -436,13 +436,7 @@ impl Draft {
         if let Some(id) = self.email_template_id {
             match EmailTemplate::find(conn, id) {
                 Ok(t) if t.call_center_id == cc => {
-                    let texts = [
-                        Some(&t.subject),
-                        Some(&t.html_body),
-                        Some(&t.text_body),
-                        t.html_signature.as_ref(),
-                    ];
-                    for text in texts.into_iter().flatten() {
+                    for text in t.texts() {
                         for name in template::names(text) {
                             if let Some(field) = name.strip_prefix("field.")
                                 && !self.fields.iter().any(|f| f.name == field)

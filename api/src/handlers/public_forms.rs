@@ -11,7 +11,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -19,7 +18,7 @@ use utoipa::ToSchema;
 use super::forms::parse_fields;
 use crate::db;
 use crate::error::{ApiError, ErrorBody, FieldError};
-use crate::extract::client_ip;
+use crate::extract::{client_ip, read_capped};
 use crate::intake::form::{self as rules, FormPage};
 use crate::leadflow::intake::{self, Confirmation, Settings};
 use crate::models::form::Form;
@@ -141,29 +140,6 @@ pub async fn show(
     })
 }
 
-/// Reads the body, refusing more than `limit` bytes.
-async fn read_body(
-    mut payload: web::Payload,
-    declared: Option<usize>,
-    limit: usize,
-) -> Result<web::BytesMut, ApiError> {
-    if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "bad_body",
-            message: format!("cannot read the request body: {e}"),
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// The posted fields as a JSON object (every value a string for HTML posts).
 fn parse_input(flavour: Flavour, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match flavour {
@@ -206,7 +182,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
-    payload: web::Payload,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let Some(flavour) = flavour(&req) else {
         return Err(ApiError::UnsupportedMediaType);
@@ -227,7 +203,7 @@ pub async fn submit(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body = read_body(payload, declared, state.config.leads.max_body_bytes).await?;
+    let body = read_capped(&mut payload, declared, state.config.leads.max_body_bytes).await?;
     let input = parse_input(flavour, &body)?;
     if rules::is_spam(&input) {
         tracing::info!(form.id = form.id, %ip, "honeypot filled: submission dropped");

@@ -280,6 +280,17 @@ pub enum Confirmation {
     Unknown,
 }
 
+/// The answer to a link followed again: the page of the lead's form.
+fn already_confirmed(conn: &mut DbConn, lead_id: i64) -> Result<Confirmation, ApiError> {
+    let lead = Lead::find(conn, lead_id)?;
+    let form = lead.form_id.map(|id| Form::find(conn, id)).transpose()?;
+    Ok(form.map_or(Confirmation::Unknown, |form| {
+        Confirmation::AlreadyConfirmed {
+            form: Box::new(form),
+        }
+    }))
+}
+
 /// Follows a confirmation link from `ip`: spends the token, records the consent evidence,
 /// moves the lead to `email_confirmed` and assigns it. Idempotent: a second visit finds the
 /// token used and changes nothing.
@@ -292,26 +303,12 @@ pub fn confirm(
     let found = match token::find(conn, raw_token, now)? {
         token::Lookup::Unknown => return Ok(Confirmation::Unknown),
         token::Lookup::Expired(_) => return Ok(Confirmation::Expired),
-        token::Lookup::Used(t) => {
-            let lead = Lead::find(conn, t.lead_id)?;
-            return Ok(match lead.form_id.map(|id| Form::find(conn, id)) {
-                Some(Ok(form)) => Confirmation::AlreadyConfirmed {
-                    form: Box::new(form),
-                },
-                _ => Confirmation::Unknown,
-            });
-        }
+        token::Lookup::Used(t) => return already_confirmed(conn, t.lead_id),
         token::Lookup::Valid(t) => t,
     };
     if !token::spend(conn, found.id, now)? {
         // Another visit spent it an instant ago.
-        let lead = Lead::find(conn, found.lead_id)?;
-        let form = lead.form_id.map(|id| Form::find(conn, id)).transpose()?;
-        return Ok(form.map_or(Confirmation::Unknown, |form| {
-            Confirmation::AlreadyConfirmed {
-                form: Box::new(form),
-            }
-        }));
+        return already_confirmed(conn, found.lead_id);
     }
     let lead = Lead::find(conn, found.lead_id)?;
     let Some(form) = lead.form_id.map(|id| Form::find(conn, id)).transpose()? else {

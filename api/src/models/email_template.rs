@@ -72,6 +72,18 @@ pub struct EmailTemplateChanges {
 }
 
 impl EmailTemplate {
+    /// Every text variables may appear in: subject, HTML and text bodies, signature.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(self.subject.as_str()),
+            Some(self.html_body.as_str()),
+            Some(self.text_body.as_str()),
+            self.html_signature.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// By id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
         email_templates::table
