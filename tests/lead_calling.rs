@@ -332,3 +332,52 @@ async fn the_dialer_giving_up_makes_the_lead_unreachable() {
         (Some(w.campaign), "exhausted".into(), "unreachable".into())
     );
 }
+
+#[tokio::test]
+async fn the_sweeper_assigns_leads_that_waited_for_a_free_agent() {
+    use callpro_api::leadflow::reminders;
+
+    let w = world().await;
+    let mut spec = form("sun", w.campaign);
+    spec["max_open_leads"] = json!(1);
+    let res = w.app.post("/api/forms", &w.owner, spec).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", body(res).await);
+    let first = submit(&w.app, "sun", "0611111111").await;
+    let second = submit(&w.app, "sun", "0622222222").await;
+    assert_eq!(dialer_view(&w.app, first).await.2, "assigned");
+    // The only agent is at the cap: the second lead waits.
+    assert_eq!(dialer_view(&w.app, second).await.2, "new");
+    assert!(
+        timeline_kinds(&w, second)
+            .await
+            .contains(&"assignment_pending".to_owned())
+    );
+    let config = w
+        .app
+        .state
+        .config
+        .leads
+        .reminder_config(&w.app.state.config.public_url());
+    let round = reminders::run_once(&w.app.state, &config, Utc::now().naive_utc()).await;
+    assert_eq!((round.assigned, round.failures), (0, 0));
+    let before = timeline_kinds(&w, second).await.len();
+
+    // The agent closes the first lead; the next round hands the second one over.
+    let res = w
+        .app
+        .post(
+            &format!("/api/leads/{first}/qualify"),
+            &w.agent,
+            json!({"result": "rejected"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let round = reminders::run_once(&w.app.state, &config, Utc::now().naive_utc()).await;
+    assert_eq!((round.assigned, round.failures), (1, 0));
+    assert_eq!(dialer_view(&w.app, second).await.2, "assigned");
+    let kinds = timeline_kinds(&w, second).await;
+    // Waiting rounds wrote nothing; the assignment wrote its stage change and its entry.
+    assert_eq!(kinds.len(), before + 2, "{kinds:?}");
+    let round = reminders::run_once(&w.app.state, &config, Utc::now().naive_utc()).await;
+    assert_eq!(round.assigned, 0);
+}

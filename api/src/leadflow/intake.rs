@@ -93,7 +93,7 @@ pub fn submit(
         )?;
         Ok(lead)
     } else {
-        let lead = assign(conn, form, &lead, None, now)?;
+        let lead = assign(conn, form, &lead, now)?;
         calling::enroll(conn, form, &lead, now)
     }
 }
@@ -185,36 +185,43 @@ pub fn assign(
     conn: &mut DbConn,
     form: &Form,
     lead: &Lead,
-    actor: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<Lead, ApiError> {
-    let pool = Pool {
-        call_center_id: form.call_center_id,
-        group_id: form.agent_group_id,
-        max_open: i64::from(form.max_open_leads),
-    };
-    let strategy = Strategy::parse(&form.distribution).unwrap_or(Strategy::RoundRobin);
-    match distribute::choose(conn, pool, strategy, now)? {
-        Some(agent) => assign_to(
-            conn,
-            lead,
-            agent,
-            actor,
-            json!({"strategy": form.distribution}),
-            now,
-        ),
+    match assign_if_possible(conn, form, lead, now)? {
+        Some(lead) => Ok(lead),
         None => {
             record(
                 conn,
                 lead,
                 EventKind::AssignmentPending,
-                actor,
+                None,
                 json!({"reason": "no eligible agent under the open-lead cap"}),
                 now,
             )?;
             Ok(lead.clone())
         }
     }
+}
+
+/// Hands `lead` to the next agent of `form`'s pool; `None` (and nothing written) when nobody
+/// can take it now.
+pub fn assign_if_possible(
+    conn: &mut DbConn,
+    form: &Form,
+    lead: &Lead,
+    now: NaiveDateTime,
+) -> Result<Option<Lead>, ApiError> {
+    let pool = Pool {
+        call_center_id: form.call_center_id,
+        group_id: form.agent_group_id,
+        max_open: i64::from(form.max_open_leads),
+    };
+    let strategy = Strategy::parse(&form.distribution).unwrap_or(Strategy::RoundRobin);
+    let Some(agent) = distribute::choose(conn, pool, strategy, now)? else {
+        return Ok(None);
+    };
+    let detail = json!({"strategy": form.distribution});
+    assign_to(conn, lead, agent, None, detail, now).map(Some)
 }
 
 /// Gives `lead` to `agent` (moving it to `assigned` when it is not there yet). A new
@@ -336,7 +343,7 @@ pub fn confirm(
             at: now,
         },
     )?;
-    let lead = assign(conn, &form, &lead, None, now)?;
+    let lead = assign(conn, &form, &lead, now)?;
     let lead = calling::enroll(conn, &form, &lead, now)?;
     Ok(Confirmation::Confirmed {
         lead_id: lead.id,

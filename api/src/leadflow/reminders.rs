@@ -5,8 +5,10 @@
 //!    `unreachable` ("no confirmation");
 //! 2. leads still `pending_email` past `created_at + reminder_after[k]` get reminder `k + 1`:
 //!    a new link, the form's template with a "Reminder: " subject, in the outbox;
-//! 3. `assigned` leads without a timeline entry for `stale_after` notify their agent;
-//! 4. and past `escalate_after`, the supervisors and owners of their center.
+//! 3. confirmed leads nobody could take when they arrived (every agent at the cap, or none in
+//!    the group) are offered to the form's agents again, and assigned as soon as one can;
+//! 4. `assigned` leads without a timeline entry for `stale_after` notify their agent;
+//! 5. and past `escalate_after`, the supervisors and owners of their center.
 //!
 //! Each step is one write transaction over a bounded batch, each lead inside it a savepoint (a
 //! lead that fails is logged and left for the next round, without undoing the others). Every
@@ -15,6 +17,7 @@
 //! at once, sends and notifies nothing twice. The sweeper's own timeline entries
 //! ([`EventKind::Notified`]) do not count as activity on the lead.
 
+use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDateTime};
@@ -73,6 +76,8 @@ pub struct Round {
     pub unreachable: usize,
     /// Reminder emails queued.
     pub reminded: usize,
+    /// Waiting leads assigned to an agent at last.
+    pub assigned: usize,
     /// Stale leads notified to their agent.
     pub stale: usize,
     /// Stale leads escalated to supervisors and owners.
@@ -114,6 +119,7 @@ pub fn spawn(state: AppState, config: ReminderConfig) -> SweeperHandle {
                 tracing::info!(
                     unreachable = round.unreachable,
                     reminded = round.reminded,
+                    assigned = round.assigned,
                     stale = round.stale,
                     escalated = round.escalated,
                     failures = round.failures,
@@ -142,13 +148,14 @@ type Step = fn(&mut DbConn, &ReminderConfig, NaiveDateTime) -> Result<Tally, Api
 /// whole is logged and counted; the next steps run anyway.
 pub async fn run_once(state: &AppState, config: &ReminderConfig, now: NaiveDateTime) -> Round {
     let mut round = Round::default();
-    let steps: [(&str, Step); 4] = [
+    let steps: [(&str, Step); 5] = [
         ("unreachable", expire),
         ("reminders", remind),
+        ("assignment", assign_waiting),
         ("stale", notify_stale),
         ("escalation", escalate),
     ];
-    for (i, (name, step)) in steps.into_iter().enumerate() {
+    for (name, step) in steps {
         let c = config.clone();
         let outcome = state
             .db
@@ -162,12 +169,14 @@ pub async fn run_once(state: &AppState, config: &ReminderConfig, now: NaiveDateT
             }
         };
         round.failures += failed;
-        match i {
-            0 => round.unreachable = done,
-            1 => round.reminded = done,
-            2 => round.stale = done,
-            _ => round.escalated = done,
-        }
+        let count = match name {
+            "unreachable" => &mut round.unreachable,
+            "reminders" => &mut round.reminded,
+            "assignment" => &mut round.assigned,
+            "stale" => &mut round.stale,
+            _ => &mut round.escalated,
+        };
+        *count = done;
     }
     round
 }
@@ -359,6 +368,51 @@ fn submission_of(lead: &Lead) -> Submission {
         company,
         values,
     }
+}
+
+/// Step 3: confirmed leads still without an agent (`email_confirmed`, or `new` from a form
+/// without double opt-in) go to the first agent of their form's pool who can take one. A
+/// form whose pool is full is not asked again in the same round, and waiting writes nothing
+/// (the `assignment_pending` entry was written when the lead arrived).
+fn assign_waiting(
+    conn: &mut DbConn,
+    config: &ReminderConfig,
+    now: NaiveDateTime,
+) -> Result<Tally, ApiError> {
+    let waiting = leads::table
+        .filter(leads::stage.eq_any([Stage::New.as_str(), Stage::EmailConfirmed.as_str()]))
+        .filter(leads::form_id.is_not_null())
+        .filter(leads::assigned_user_id.is_null())
+        .order(leads::id.asc())
+        .limit(config.batch)
+        .select(Lead::as_select())
+        .load(conn)?;
+    let mut forms: HashMap<i64, Option<Form>> = HashMap::new();
+    Ok(each(conn, "assignment", waiting, |conn, lead| {
+        let Some(form_id) = lead.form_id else {
+            return Ok(false);
+        };
+        let form = match forms.get(&form_id) {
+            Some(form) => form.clone(),
+            None => {
+                let form = Form::find(conn, form_id).optional()?;
+                forms.insert(form_id, form.clone());
+                form
+            }
+        };
+        // A `new` lead of a double opt-in form is on its way to `pending_email`, not waiting.
+        let Some(form) = form.filter(|f| lead.stage != Stage::New.as_str() || !f.double_opt_in)
+        else {
+            return Ok(false);
+        };
+        match intake::assign_if_possible(conn, &form, lead, now)? {
+            Some(_) => Ok(true),
+            None => {
+                forms.insert(form_id, None);
+                Ok(false)
+            }
+        }
+    }))
 }
 
 /// How a notification names a lead.
