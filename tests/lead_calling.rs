@@ -23,7 +23,10 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn().await;
+    world_on(TestApp::spawn().await).await
+}
+
+async fn world_on(app: TestApp) -> World {
     let admin = app.admin_token().await;
     let cc = app.call_center(&admin, "Solar").await;
     app.user(&admin, "owner@solar.test", "owner", Some(cc))
@@ -380,4 +383,93 @@ async fn the_sweeper_assigns_leads_that_waited_for_a_free_agent() {
     assert_eq!(kinds.len(), before + 2, "{kinds:?}");
     let round = reminders::run_once(&w.app.state, &config, Utc::now().naive_utc()).await;
     assert_eq!(round.assigned, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_calls_an_assigned_lead_from_the_desk() {
+    use callpro_engine::telephony::memory::Recorded;
+
+    let (app, pbx) = TestApp::spawn_with_memory_telephony().await;
+    let w = world_on(app).await;
+    let admin = w.app.admin_token().await;
+    let res = w
+        .app
+        .post(
+            "/api/sites",
+            &admin,
+            json!({"call_center_id": w.cc, "name": "Paris"}),
+        )
+        .await;
+    let site = body(res).await["id"].as_i64().unwrap();
+    let res = w
+        .app
+        .post(
+            "/api/trunks",
+            &admin,
+            json!({"call_center_id": w.cc, "site_id": site, "name": "yeastar-paris",
+                   "host": "192.0.2.10"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = w
+        .app
+        .patch(
+            &format!("/api/users/{}", w.agent_id),
+            &admin,
+            json!({"sip_extension": "1001", "site_id": site}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut spec = form("sun", w.campaign);
+    spec["confirmation_campaign_id"] = Value::Null;
+    let res = w.app.post("/api/forms", &w.owner, spec).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let lead = submit(&w.app, "sun", "06 12 34 56 78").await;
+
+    let res = w
+        .app
+        .post(&format!("/api/leads/{lead}/call"), &w.agent, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "{}", body(res).await);
+    let call_id = body(res).await["call_id"].as_str().unwrap().to_owned();
+    let Recorded::Originate(o) = pbx.requests().last().unwrap().clone() else {
+        panic!("no originate")
+    };
+    assert_eq!(
+        (o.channel.as_str(), o.channel_id.as_str()),
+        ("PJSIP/1001", call_id.as_str())
+    );
+    assert!(
+        format!("{:?}", o.target).contains("+33612345678"),
+        "{:?}",
+        o.target
+    );
+    let res = w
+        .app
+        .get(&format!("/api/leads/{lead}/timeline"), &w.owner)
+        .await;
+    let timeline = body(res).await;
+    let started = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "call_started")
+        .expect("a call_started entry");
+    assert_eq!(started["detail"]["call_id"], call_id.as_str());
+
+    // Once the lead is closed there is nothing to call it about.
+    let res = w
+        .app
+        .post(
+            &format!("/api/leads/{lead}/qualify"),
+            &w.agent,
+            json!({"result": "confirmed"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = w
+        .app
+        .post(&format!("/api/leads/{lead}/call"), &w.agent, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
 }

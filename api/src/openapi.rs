@@ -75,7 +75,7 @@ impl Modify for Security {
         emails::list,
         forms::list, forms::get, forms::create, forms::update, forms::delete, forms::preview,
         lead_desk::list, lead_desk::get, lead_desk::change_stage, lead_desk::timeline,
-        lead_desk::assign, lead_desk::qualify, lead_desk::export,
+        lead_desk::assign, lead_desk::qualify, lead_desk::call, lead_desk::export,
         lead_notes::list, lead_notes::create, lead_notes::update, lead_notes::delete,
         notifications::list, notifications::read, notifications::read_all,
         saved_searches::list, saved_searches::create, saved_searches::get, saved_searches::delete,

@@ -304,6 +304,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/leads/{id}/timeline").route(web::get().to(lead_desk::timeline)))
         .service(resource("/api/leads/{id}/assign").route(web::post().to(lead_desk::assign)))
         .service(resource("/api/leads/{id}/qualify").route(web::post().to(lead_desk::qualify)))
+        .service(resource("/api/leads/{id}/call").route(web::post().to(lead_desk::call)))
         .service(
             resource("/api/leads/{id}/notes")
                 .route(web::get().to(lead_notes::list))

@@ -145,17 +145,27 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Resource::Call, Action::Create)?;
     let body = body.0;
+    let call_id = click_to_call(&state, &principal, body.number, body.extension).await?;
+    Ok(HttpResponse::Accepted().json(CallStarted { call_id }))
+}
+
+/// Rings `principal`'s phone (or `extension`), then `number`, through their site's trunk;
+/// our id of the call.
+pub(crate) async fn click_to_call(
+    state: &AppState,
+    principal: &Principal,
+    number: String,
+    extension: Option<String>,
+) -> Result<String, ApiError> {
     let Some(call_center_id) = principal.call_center_id() else {
         return Err(ApiError::conflict(
             "no_call_center",
             "only call-center users place calls",
         ));
     };
-    let extension = body
-        .extension
-        .or_else(|| principal.user.sip_extension.clone());
+    let extension = extension.or_else(|| principal.user.sip_extension.clone());
     let mut v = Validator::new();
-    valid_number(&mut v, "number", &body.number, 3, false);
+    valid_number(&mut v, "number", &number, 3, false);
     match &extension {
         Some(ext) => v.extension("extension", ext),
         None => v.add(
@@ -177,7 +187,7 @@ pub async fn create(
         channel: format!("PJSIP/{}", extension.unwrap_or_default()),
         target: OriginateTarget::Extension {
             context: DIALER_CONTEXT.into(),
-            exten: body.number,
+            exten: number,
             priority: 1,
         },
         caller_id: None,
@@ -196,7 +206,7 @@ pub async fn create(
         .originate(request)
         .await
         .map_err(telephony_error)?;
-    Ok(HttpResponse::Accepted().json(CallStarted { call_id }))
+    Ok(call_id)
 }
 
 /// Hangs a call up (every leg still up).

@@ -259,6 +259,15 @@ pub struct Qualify {
     pub comment: Option<String>,
 }
 
+/// Body of `POST /api/leads/{id}/call`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallLead {
+    /// Phone that rings first; defaults to the caller's own extension.
+    #[schema(pattern = "^[0-9]{2,20}$")]
+    pub extension: Option<String>,
+}
+
 /// The lead if the caller may see it: in their tenant, and assigned to them for agents
 /// (404 otherwise).
 pub(crate) fn visible(principal: &Principal, conn: &mut DbConn, id: i64) -> Result<Lead, ApiError> {
@@ -725,4 +734,57 @@ pub async fn qualify(
         })
         .await?;
     Ok(web::Json(lead.into()))
+}
+
+/// Click-to-call for the confirmation call: rings the caller's phone, then the lead's number
+/// (an assigned lead: the agent's own, or any of the center's for supervisors and owners), and
+/// writes a `call_started` timeline entry with the call's id.
+#[utoipa::path(post, path = "/api/leads/{id}/call", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = CallLead,
+    responses((status = 202, body = super::calls::CallStarted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn call(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: Json<CallLead>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    principal.require(Resource::Lead, Action::Update)?;
+    principal.require(Resource::Call, Action::Create)?;
+    let id = id.into_inner();
+    let p = principal.clone();
+    let lead = state.db.run(move |conn| visible(&p, conn, id)).await?;
+    if stage_of(&lead) != Stage::Assigned {
+        return Err(ApiError::conflict(
+            "not_assigned",
+            "only an assigned lead is called for its confirmation",
+        ));
+    }
+    let extension = body.0.extension;
+    let call_id =
+        super::calls::click_to_call(&state, &principal, lead.phone.clone(), extension.clone())
+            .await?;
+    let detail = json!({"call_id": call_id, "extension": extension});
+    let actor = principal.id();
+    state
+        .db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                Ok(leadflow::record(
+                    conn,
+                    &lead,
+                    EventKind::CallStarted,
+                    Some(actor),
+                    detail,
+                    db::now(),
+                )?)
+            })
+        })
+        .await?;
+    Ok(actix_web::HttpResponse::Accepted().json(super::calls::CallStarted { call_id }))
 }

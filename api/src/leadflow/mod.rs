@@ -136,6 +136,8 @@ pub enum EventKind {
     /// The sweeper notified users about the lead (its agent, or its center's supervisors and
     /// owners); not activity on the lead itself.
     Notified,
+    /// Someone called the lead from the desk (click-to-call).
+    CallStarted,
     /// The lead entered its form's confirmation campaign.
     Enrolled,
     /// The lead could not enter the confirmation campaign (it holds the number already).
@@ -155,6 +157,7 @@ impl EventKind {
             EventKind::CallbackPlanned => "callback_planned",
             EventKind::Note => "note",
             EventKind::Notified => "notified",
+            EventKind::CallStarted => "call_started",
             EventKind::Enrolled => "enrolled",
             EventKind::EnrollmentSkipped => "enrollment_skipped",
         }
