@@ -1302,6 +1302,20 @@ async fn forms_and_leads_by_role_and_tenant() {
                 None,
                 [204, 204, 403, 204],
             ),
+            // Click-to-call: 409 for a super admin (no call center to call from), 503 for the
+            // others here (no Asterisk), after the permission and visibility checks.
+            (
+                Method::POST,
+                format!("/api/leads/{lb}/call"),
+                Some(json!({"extension": "1001"})),
+                [409, 404, 404, 404],
+            ),
+            (
+                Method::POST,
+                format!("/api/leads/{la}/call"),
+                Some(json!({"extension": "1001"})),
+                [409, 503, 503, 503],
+            ),
             (
                 Method::POST,
                 format!("/api/leads/{lb}/qualify"),
