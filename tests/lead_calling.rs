@@ -337,6 +337,82 @@ async fn the_dialer_giving_up_makes_the_lead_unreachable() {
 }
 
 #[tokio::test]
+async fn a_lead_closed_during_its_call_stays_out_of_the_selection() {
+    use callpro_api::outbound::attempts::{self, Judge};
+    use callpro_dialer::campaign::{CampaignSettings, DialMode};
+    use callpro_dialer::retry::Outcome;
+
+    let w = world().await;
+    let res = w
+        .app
+        .post("/api/forms", &w.owner, form("sun", w.campaign))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let rings = submit(&w.app, "sun", "0666666666").await;
+    let talks = submit(&w.app, "sun", "0677777777").await;
+    for (lead, call_ref) in [(rings, "c-rings"), (talks, "c-talks")] {
+        call(&w, lead, call_ref).await;
+        // A supervisor closes the lead while the dialer's call is on.
+        let res = w
+            .app
+            .patch(
+                &format!("/api/leads/{lead}"),
+                &w.owner,
+                json!({"stage": "invalid", "reason": "duplicate entry"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    }
+
+    // The first call rings out: a retry would dial the closed lead again.
+    w.app
+        .state
+        .db
+        .run(move |conn| {
+            let settings = CampaignSettings::default();
+            let judge = Judge {
+                settings: &settings,
+                mode: DialMode::Progressive,
+            };
+            attempts::ended(
+                conn,
+                judge,
+                "c-rings",
+                rings,
+                Outcome::NoAnswer,
+                None,
+                Utc::now(),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        dialer_view(&w.app, rings).await,
+        (Some(w.campaign), "done".into(), "invalid".into())
+    );
+
+    // The second was answered; the agent asks for a call back later.
+    let res = w
+        .app
+        .post(
+            "/api/calls/c-talks/qualify",
+            &w.agent,
+            json!({"qualification": "LATER"}),
+        )
+        .await;
+    let status = res.status();
+    let answer = body(res).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["lead_status"], "done", "{answer}");
+    assert_eq!(answer["next_attempt_at"], Value::Null, "{answer}");
+    assert_eq!(
+        dialer_view(&w.app, talks).await,
+        (Some(w.campaign), "done".into(), "invalid".into())
+    );
+}
+
+#[tokio::test]
 async fn the_sweeper_assigns_leads_that_waited_for_a_free_agent() {
     use callpro_api::leadflow::reminders;
 

@@ -3,7 +3,7 @@
 
 use actix_web::web;
 use callpro_dialer::campaign::CampaignSettings;
-use callpro_dialer::retry::{self, NextStep, QualificationKind, QualificationRule};
+use callpro_dialer::retry::{self, LeadStatus, NextStep, QualificationKind, QualificationRule};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -230,11 +230,14 @@ fn apply(
         settings.strategy.max_attempts,
         now,
     );
-    let next_at: Option<NaiveDateTime> = match decided.next {
+    let mut next_at: Option<NaiveDateTime> = match decided.next {
         NextStep::Retry { at } => Some(at.naive_utc()),
         NextStep::Done { .. } => None,
     };
     let now_naive = now.naive_utc();
+    // What the lead holds once the qualification is applied (as decided, unless the lead
+    // was taken out of the selection meanwhile).
+    let mut lead_status = decided.status.as_str().to_owned();
     diesel::update(call_attempts::table.find(attempt_id))
         .set((
             call_attempts::qualification_id.eq(Some(chosen.id)),
@@ -245,13 +248,23 @@ fn apply(
     if let Some(lead) = &lead {
         diesel::update(leads::table.find(lead.id))
             .set((
-                leads::status.eq(decided.status.as_str()),
-                leads::next_attempt_at.eq(next_at),
                 leads::claimed_by.eq(None::<String>),
                 leads::claimed_until.eq(None::<NaiveDateTime>),
                 leads::updated_at.eq(now_naive),
             ))
             .execute(conn)?;
+        // A lead whose confirmation ended while the call was on (marked invalid, say) was
+        // taken out of the selection as `done`: the qualification does not put it back.
+        diesel::update(
+            leads::table
+                .find(lead.id)
+                .filter(leads::status.ne(LeadStatus::Done.as_str())),
+        )
+        .set((
+            leads::status.eq(decided.status.as_str()),
+            leads::next_attempt_at.eq(next_at),
+        ))
+        .execute(conn)?;
         // A form lead called for its confirmation: the qualification moves it too.
         let lead = Lead::find(conn, lead.id)?;
         calling::campaign_outcome(
@@ -266,6 +279,10 @@ fn apply(
                 at: now_naive,
             },
         )?;
+        (lead_status, next_at) = leads::table
+            .find(lead.id)
+            .select((leads::status, leads::next_attempt_at))
+            .get_result(conn)?;
     }
     let added = if decided.add_to_dnc {
         Dnc::add_internal(
@@ -281,7 +298,7 @@ fn apply(
         call_id: call_ref.to_owned(),
         lead_id,
         qualification: chosen.code.clone(),
-        lead_status: decided.status.as_str().to_owned(),
+        lead_status,
         next_attempt_at: next_at.map(utc),
         added_to_dnc: added,
     };

@@ -22,9 +22,7 @@ use crate::db::schema::leads;
 use crate::error::ApiError;
 use crate::models::form::Form;
 use crate::models::lead::Lead;
-
-/// The dialer's statuses under which a lead is still selected for a call.
-const DIALABLE: [&str; 3] = ["new", "retry", "callback"];
+use crate::outbound::hopper::DIALABLE;
 
 /// Puts `lead` into `form`'s confirmation campaign, to be called as a new lead. Does nothing
 /// when the form has none or the lead is in a campaign already; when the campaign holds the

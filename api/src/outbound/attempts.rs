@@ -14,6 +14,7 @@ use crate::db::{self, DbConn};
 use crate::leadflow::calling::{self, CampaignOutcome};
 use crate::models::campaign::Campaign;
 use crate::models::lead::Lead;
+use crate::outbound::hopper::DIALABLE;
 
 /// What the lead's next step is judged with.
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +96,9 @@ pub fn detected(conn: &mut DbConn, call_ref: &str, verdict: &str) -> QueryResult
 }
 
 /// Sets the lead's status and next attempt from `next`, records `outcome` as its last one and
-/// releases its claim.
+/// releases its claim. A lead taken out of the selection while the call was in flight (a
+/// confirmation that ended, a do-not-call request) keeps the status it was given then: the
+/// call's outcome must not put it back in the hopper.
 fn move_lead(
     conn: &mut DbConn,
     lead_id: i64,
@@ -109,14 +112,22 @@ fn move_lead(
     };
     diesel::update(leads::table.find(lead_id))
         .set((
-            leads::status.eq(next.status().as_str()),
-            leads::next_attempt_at.eq(next_at),
             leads::last_outcome.eq(Some(outcome.as_str())),
             leads::claimed_by.eq(None::<String>),
             leads::claimed_until.eq(None::<NaiveDateTime>),
             leads::updated_at.eq(now),
         ))
         .execute(conn)?;
+    diesel::update(
+        leads::table
+            .find(lead_id)
+            .filter(leads::status.eq_any(DIALABLE)),
+    )
+    .set((
+        leads::status.eq(next.status().as_str()),
+        leads::next_attempt_at.eq(next_at),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
