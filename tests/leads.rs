@@ -433,3 +433,55 @@ async fn submissions_are_rate_limited_per_address() {
     assert_eq!(body(res).await["code"], "too_many_submissions");
     assert_eq!(lead_count(&d.app).await, 2);
 }
+
+#[tokio::test]
+async fn concurrent_submissions_are_each_stored_once_and_answered_with_their_own_lead() {
+    let smtp = SmtpServer::start();
+    // From one address: its limit (30 a minute) would refuse most of them.
+    let d = desk_with(&smtp, |c| c.leads.per_ip_per_minute = 0).await;
+    // Posted together, they reach the intake's writer together and share its transactions.
+    let posts = (0..48).map(|n| {
+        let app = &d.app;
+        async move {
+            let email = format!("c{n}@example.com");
+            let phone = format!("06123456{n:02}");
+            let res = post_json(app, "/f/solar", good("C", &email, &phone)).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            (email, body(res).await["id"].as_i64().unwrap())
+        }
+    });
+    let stored = futures_util::future::join_all(posts).await;
+    let mut ids: Vec<i64> = stored.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 48, "one lead per submission");
+    for (email, id) in &stored {
+        let res = d.app.get(&format!("/api/leads/{id}"), &d.owner).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let lead = body(res).await;
+        assert_eq!(
+            lead["email"],
+            email.as_str(),
+            "the answer names its own lead"
+        );
+        assert_eq!(lead["stage"], "pending_email");
+    }
+    assert_eq!(lead_count(&d.app).await, 48);
+    let emails: Vec<Option<i64>> = d
+        .app
+        .state
+        .db
+        .run(|conn| {
+            use callpro_api::db::schema::email_outbox;
+            Ok(email_outbox::table
+                .select(email_outbox::lead_id)
+                .order(email_outbox::lead_id)
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    let queued: Vec<i64> = emails.into_iter().flatten().collect();
+    let mut expected = ids.clone();
+    expected.sort_unstable();
+    assert_eq!(queued, expected, "one confirmation email per lead");
+}

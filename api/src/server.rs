@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::engine::Engine;
 use crate::extract;
 use crate::leadflow::throttle::IntakeThrottle;
+use crate::leadflow::writer::IntakeWriter;
 use crate::metrics::{self, Metrics};
 use crate::outbound::Board;
 use crate::routes;
@@ -76,9 +77,11 @@ fn prepare_storage(config: Config) -> Result<(AppState, Option<Bootstrapped>), S
         jwt_secret.expose().as_bytes(),
         config.auth.access_token_ttl_secs,
     );
+    let intake_writer = IntakeWriter::start(db.clone())?;
     let state = AppState {
         db,
         intake: IntakeThrottle::new(config.leads.limits()),
+        intake_writer,
         config: Arc::new(config),
         jwt,
         secrets,

@@ -8,6 +8,7 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::engine::Engine;
 use crate::leadflow::throttle::IntakeThrottle;
+use crate::leadflow::writer::IntakeWriter;
 use crate::metrics::Metrics;
 use crate::outbound::Board;
 
@@ -30,4 +31,6 @@ pub struct AppState {
     pub dialer: Board,
     /// Rate limits of the public lead intake.
     pub intake: IntakeThrottle,
+    /// Stores accepted submissions, in batches.
+    pub intake_writer: IntakeWriter,
 }

@@ -7,6 +7,8 @@ pub mod schema;
 
 pub use conn::DbConn;
 
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -125,10 +127,49 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
 /// Cheap-to-clone handle to the database.
+///
+/// On SQLite, [`write_transaction`]s run through [`Db::run`] (or [`Db::run_here`]) also take
+/// turns on an in-process lock of this database before `BEGIN IMMEDIATE`: SQLite has one
+/// writer at a time, and a writer that finds the database locked waits in busy_timeout's
+/// sleeps (1, 2, 5, 10 ... up to 100 ms), which leave the database idle long after the lock is
+/// free. Queued on the lock instead, the next writer starts as soon as the previous one
+/// commits. Other processes (the CLI) still meet callpro's writers through busy_timeout.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     kind: BackendKind,
+    /// The writers' turn (SQLite only).
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+thread_local! {
+    /// The write lock of the database this thread is working on inside [`Db::run`].
+    static WRITE_LOCK: RefCell<Option<Arc<Mutex<()>>>> = const { RefCell::new(None) };
+}
+
+/// This thread's [`WRITE_LOCK`], taken for the length of one write transaction (a nested one
+/// finds none) and given back on drop.
+struct WriteTurn(Option<Arc<Mutex<()>>>);
+
+impl WriteTurn {
+    fn take() -> Self {
+        Self(WRITE_LOCK.with(|lock| lock.borrow_mut().take()))
+    }
+
+    /// Waits for the other writers of this process, if the thread works for a [`Db`].
+    fn wait(&self) -> Option<MutexGuard<'_, ()>> {
+        // The lock guards no data: a panic while holding it leaves nothing inconsistent.
+        self.0
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        let lock = self.0.take();
+        WRITE_LOCK.with(|slot| *slot.borrow_mut() = lock);
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -152,7 +193,12 @@ impl Db {
             .build(ConnectionManager {
                 url: config.url.clone(),
             })?;
-        Ok(Self { pool, kind })
+        let write_lock = (kind == BackendKind::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            kind,
+            write_lock,
+        })
     }
 
     /// Which backend this handle talks to.
@@ -176,15 +222,26 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.run_here(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// [`Db::run`] on the calling thread, which may block: for threads of callpro's own, not
+    /// the async runtime's.
+    pub fn run_here<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError>,
+    {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        // Lent to `write_transaction` for the length of `f` (given back by the turn's drop,
+        // panics included).
+        let _turn = WriteTurn(WRITE_LOCK.with(|slot| slot.replace(self.write_lock.clone())));
+        f(&mut conn)
     }
 
     /// Applies every pending migration; returns how many ran.
@@ -225,8 +282,8 @@ pub fn revert_all_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
 /// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred
 /// transaction that reads first and writes later has to upgrade its lock, and SQLite fails that
 /// upgrade at once ("database is locked") when another writer is active, busy_timeout or not.
-/// With the lock taken first, concurrent writers queue on busy_timeout instead. On PostgreSQL it
-/// is an ordinary transaction.
+/// With the lock taken first, concurrent writers queue instead: on the [`Db`]'s in-process lock
+/// within [`Db::run`], then on busy_timeout. On PostgreSQL it is an ordinary transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -234,14 +291,17 @@ where
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConn as Connection>::TransactionManager;
-    match conn {
+    let turn = WriteTurn::take();
+    let _writing = match conn {
         DbConn::Sqlite(inner) => {
+            let writing = turn.wait();
             // The outer connection's transaction state is the inner one's, so commit and
             // rollback below (and savepoints inside `f`) see this transaction.
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            writing
         }
         DbConn::Pg(_) => return conn.transaction(f),
-    }
+    };
     match f(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;

@@ -21,8 +21,12 @@ use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::extract::{client_ip, read_capped};
 use crate::intake::form::{self as rules, FormPage};
 use crate::leadflow::intake::{self, Confirmation, Settings};
+use crate::leadflow::writer::Job;
 use crate::models::form::Form;
 use crate::state::AppState;
+
+/// Longest public address a form can have.
+const MAX_SLUG_LEN: usize = 64;
 
 /// Answer to an accepted submission.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,7 +116,7 @@ fn not_found_page() -> HttpResponse {
 }
 
 async fn active_form(state: &AppState, slug: String) -> Result<Option<Form>, ApiError> {
-    if slug.len() > 64 {
+    if slug.len() > MAX_SLUG_LEN {
         return Ok(None);
     }
     state
@@ -187,66 +191,96 @@ pub async fn submit(
     let Some(flavour) = flavour(&req) else {
         return Err(ApiError::UnsupportedMediaType);
     };
-    let Some(form) = active_form(&state, slug.into_inner()).await? else {
+    let slug = slug.into_inner();
+    if slug.len() > MAX_SLUG_LEN {
         return Err(ApiError::NotFound("form"));
-    };
-    let ip = client_ip(&req, state.config.http.trust_proxy);
-    if let Err(wait) = state.intake.check(&ip, form.id) {
-        return Err(ApiError::TooManyRequests {
-            code: "too_many_submissions",
-            message: "too many submissions; try again shortly".into(),
-            retry_after_secs: wait,
-        });
     }
+    let ip = client_ip(&req, state.config.http.trust_proxy);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let body = read_capped(&mut payload, declared, state.config.leads.max_body_bytes).await?;
-    let input = parse_input(flavour, &body)?;
-    if rules::is_spam(&input) {
-        tracing::info!(form.id = form.id, %ip, "honeypot filled: submission dropped");
-        return Ok(accepted(flavour, &form, None));
-    }
-    let fields = parse_fields(&form.fields);
-    let submission = match rules::validate_submission(&fields, &input) {
-        Ok(submission) => submission,
-        Err(errors) if flavour == Flavour::Html => {
-            return Ok(form_page(&form, &errors, Some(&input)));
-        }
-        Err(errors) => return Err(ApiError::Validation(errors)),
-    };
     let settings = Settings {
         public_url: state.config.public_url(),
         token_ttl: chrono::Duration::hours(
             i64::try_from(state.config.leads.token_ttl_hours).unwrap_or(24 * 7),
         ),
     };
-    let stored_form = form.clone();
-    let lead = state
+    let throttle = state.intake.clone();
+    // The form, its checks and the email made ready in one trip to the database; then the
+    // writer stores the lead.
+    let checked = state
         .db
         .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                intake::submit(
-                    conn,
-                    &stored_form,
-                    submission,
-                    Some(&ip),
-                    &settings,
-                    db::now(),
-                )
-            })
+            let form = match Form::by_slug(conn, &slug) {
+                Ok(form) if form.active => form,
+                Ok(_) | Err(diesel::result::Error::NotFound) => return Ok(Intake::NoForm),
+                Err(e) => return Err(e.into()),
+            };
+            if let Err(wait) = throttle.check(&ip, form.id) {
+                return Ok(Intake::Throttled(wait));
+            }
+            let input = parse_input(flavour, &body)?;
+            if rules::is_spam(&input) {
+                tracing::info!(form.id = form.id, %ip, "honeypot filled: submission dropped");
+                return Ok(Intake::Dropped(form));
+            }
+            let fields = parse_fields(&form.fields);
+            let submission = match rules::validate_submission(&fields, &input) {
+                Ok(submission) => submission,
+                Err(errors) => return Ok(Intake::Refused(form, errors, input)),
+            };
+            let prepared = intake::prepare(conn, &form, &submission, &settings)?;
+            Ok(Intake::Accepted(Box::new(Job {
+                form,
+                submission,
+                prepared,
+                ip,
+                settings,
+            })))
         })
         .await?;
-    Ok(accepted(
-        flavour,
-        &form,
-        Some(Submitted {
-            id: lead.id,
-            stage: lead.stage,
+    match checked {
+        Intake::NoForm => Err(ApiError::NotFound("form")),
+        Intake::Throttled(wait) => Err(ApiError::TooManyRequests {
+            code: "too_many_submissions",
+            message: "too many submissions; try again shortly".into(),
+            retry_after_secs: wait,
         }),
-    ))
+        Intake::Dropped(form) => Ok(accepted(flavour, &form, None)),
+        Intake::Refused(form, errors, input) => match flavour {
+            Flavour::Html => Ok(form_page(&form, &errors, Some(&input))),
+            Flavour::Json => Err(ApiError::Validation(errors)),
+        },
+        Intake::Accepted(job) => {
+            let form = job.form.clone();
+            let lead = state.intake_writer.store(*job).await?;
+            Ok(accepted(
+                flavour,
+                &form,
+                Some(Submitted {
+                    id: lead.id,
+                    stage: lead.stage,
+                }),
+            ))
+        }
+    }
+}
+
+/// What became of a submission.
+enum Intake {
+    /// No such active form.
+    NoForm,
+    /// Over a rate limit: seconds to wait.
+    Throttled(u64),
+    /// The honeypot was filled.
+    Dropped(Form),
+    /// Failed the form's rules.
+    Refused(Form, Vec<FieldError>, Map<String, Value>),
+    /// Passed every check: for the writer.
+    Accepted(Box<Job>),
 }
 
 /// The answer to an accepted post (`None`: dropped by the honeypot, answered alike for

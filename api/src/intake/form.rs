@@ -10,7 +10,8 @@
 //! fill in (see [`is_spam`]).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use callpro_dialer::phone::{self, Normalized, PhoneError};
 use chrono::NaiveDate;
@@ -363,6 +364,25 @@ fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
     build_regex(&format!("^(?:{pattern})$"))
 }
 
+/// Most compiled submission patterns kept; past it the cache starts over.
+const PATTERN_CACHE_SIZE: usize = 512;
+
+/// [`compile_pattern`] for submissions: every post to a form checks the same few patterns,
+/// and compiling one costs far more than matching it, so each is compiled once per process.
+fn submission_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Mutex::default);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(regex) = cache.get(pattern) {
+        return Ok(regex.clone());
+    }
+    let regex = compile_pattern(pattern)?;
+    if cache.len() >= PATTERN_CACHE_SIZE {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), regex.clone());
+    Ok(regex)
+}
+
 fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .size_limit(PATTERN_SIZE_LIMIT)
@@ -671,7 +691,7 @@ fn check_length(field: &FieldSpec, text: &str) -> Result<(), FieldError> {
 
 fn clean_text(field: &FieldSpec, text: String) -> Result<Clean, FieldError> {
     if let Some(pattern) = &field.pattern {
-        let regex = compile_pattern(pattern).map_err(|_| {
+        let regex = submission_pattern(pattern).map_err(|_| {
             reject(
                 field,
                 "invalid_pattern",

@@ -12,6 +12,7 @@ use crate::db::DbConn;
 use crate::db::schema::leads;
 use crate::email::template;
 use crate::error::{ApiError, QueryResultExt as _};
+use crate::handlers::email_templates::Preview;
 use crate::intake::form::Submission;
 use crate::models::email_outbox::{Enqueue, Outbox};
 use crate::models::email_template::EmailTemplate;
@@ -27,13 +28,74 @@ pub struct Settings {
     pub token_ttl: Duration,
 }
 
-/// Stores a validated submission to `form` and, in the same transaction, queues the double
+/// What a submission's write needs that can be made before its transaction: the double
+/// opt-in email, rendered with its token. Preparing reads (the template) and computes (the
+/// token, the rendering) outside the write transaction, so that the transaction, which
+/// writers take in turn, only writes.
+#[derive(Debug)]
+pub struct Prepared {
+    email: Option<ConfirmationEmail>,
+}
+
+/// A double opt-in email ready to be queued.
+#[derive(Debug)]
+struct ConfirmationEmail {
+    /// The link's token (only its hash is stored).
+    token: String,
+    profile_id: i64,
+    template_id: i64,
+    to: String,
+    rendered: Preview,
+}
+
+/// Prepares the write of `submission` to `form` (see [`Prepared`]).
+pub fn prepare(
+    conn: &mut DbConn,
+    form: &Form,
+    submission: &Submission,
+    settings: &Settings,
+) -> Result<Prepared, ApiError> {
+    if !form.double_opt_in {
+        return Ok(Prepared { email: None });
+    }
+    let (Some(profile_id), Some(template_id), Some(to)) = (
+        form.smtp_profile_id,
+        form.email_template_id,
+        submission.email.as_deref(),
+    ) else {
+        // The form's own validation rules this out (double opt-in needs all three).
+        return Err(ApiError::internal(format!(
+            "form {} has double opt-in without an SMTP profile, a template or an email field",
+            form.id
+        )));
+    };
+    let token = token::new();
+    let confirm_url = format!(
+        "{}/confirm/{token}",
+        settings.public_url.trim_end_matches('/')
+    );
+    let values = email_values(submission, &confirm_url);
+    let t = EmailTemplate::find(conn, template_id).or_not_found("email_template")?;
+    let rendered = crate::handlers::email_templates::render(&t, &values)?;
+    Ok(Prepared {
+        email: Some(ConfirmationEmail {
+            token,
+            profile_id,
+            template_id,
+            to: to.to_owned(),
+            rendered,
+        }),
+    })
+}
+
+/// Stores a validated submission to `form` and, in the same transaction, queues its double
 /// opt-in email (or assigns the lead when the form has no opt-in). The caller runs it inside
 /// a write transaction and answers only once that transaction committed.
 pub fn submit(
     conn: &mut DbConn,
     form: &Form,
     submission: Submission,
+    prepared: Prepared,
     ip: Option<&str>,
     settings: &Settings,
     now: NaiveDateTime,
@@ -49,7 +111,7 @@ pub fn submit(
             [only] => Some(only.name().to_owned()),
             _ => None,
         });
-    let values = serde_json::Value::Object(submission.values.clone());
+    let values = serde_json::Value::Object(submission.values);
     let lead: Lead = diesel::insert_into(leads::table)
         .values((
             leads::call_center_id.eq(form.call_center_id),
@@ -79,64 +141,49 @@ pub fn submit(
         json!({"form_id": form.id, "form": form.name, "ip": ip, "consent_text": form.consent_text}),
         now,
     )?;
-    if form.double_opt_in {
-        let email_id = queue_confirmation(conn, form, &lead, &submission, settings, now)?;
-        let lead = transition(
-            conn,
-            &lead,
-            Transition {
-                to: Stage::PendingEmail,
-                actor: None,
-                detail: json!({"email_id": email_id}),
-                at: now,
-            },
-        )?;
-        Ok(lead)
-    } else {
-        let lead = assign(conn, form, &lead, now)?;
-        calling::enroll(conn, form, &lead, now)
+    match prepared.email {
+        Some(email) => {
+            let email_id = queue_confirmation(conn, form, &lead, email, settings, now)?;
+            let lead = transition(
+                conn,
+                &lead,
+                Transition {
+                    to: Stage::PendingEmail,
+                    actor: None,
+                    detail: json!({"email_id": email_id}),
+                    at: now,
+                },
+            )?;
+            Ok(lead)
+        }
+        None => {
+            let lead = assign(conn, form, &lead, now)?;
+            calling::enroll(conn, form, &lead, now)
+        }
     }
 }
 
-/// Issues a token, renders the form's template and queues the email; the email's id.
+/// Stores the email's token and queues the email; the email's id.
 fn queue_confirmation(
     conn: &mut DbConn,
     form: &Form,
     lead: &Lead,
-    submission: &Submission,
+    email: ConfirmationEmail,
     settings: &Settings,
     now: NaiveDateTime,
 ) -> Result<i64, ApiError> {
-    let (Some(profile_id), Some(template_id), Some(to)) = (
-        form.smtp_profile_id,
-        form.email_template_id,
-        submission.email.as_deref(),
-    ) else {
-        // The form's own validation rules this out (double opt-in needs all three).
-        return Err(ApiError::internal(format!(
-            "form {} has double opt-in without an SMTP profile, a template or an email field",
-            form.id
-        )));
-    };
-    let token = token::issue(conn, lead.id, now, now + settings.token_ttl)?;
-    let confirm_url = format!(
-        "{}/confirm/{token}",
-        settings.public_url.trim_end_matches('/')
-    );
-    let values = email_values(submission, &confirm_url);
-    let t = EmailTemplate::find(conn, template_id).or_not_found("email_template")?;
-    let rendered = crate::handlers::email_templates::render(&t, &values)?;
-    let email = Outbox::enqueue(
+    token::store(conn, lead.id, &email.token, now, now + settings.token_ttl)?;
+    let queued = Outbox::enqueue(
         conn,
         &Enqueue {
             call_center_id: form.call_center_id,
-            smtp_profile_id: profile_id,
-            template_id: Some(template_id),
+            smtp_profile_id: email.profile_id,
+            template_id: Some(email.template_id),
             lead_id: Some(lead.id),
-            to,
-            subject: &rendered.subject,
-            html: &rendered.html_body,
-            text: &rendered.text_body,
+            to: &email.to,
+            subject: &email.rendered.subject,
+            html: &email.rendered.html_body,
+            text: &email.rendered.text_body,
         },
     )
     .or_not_found("smtp_profile")?;
@@ -145,10 +192,10 @@ fn queue_confirmation(
         lead,
         EventKind::EmailQueued,
         None,
-        json!({"email_id": email.id, "purpose": "double_opt_in", "to": to}),
+        json!({"email_id": queued.id, "purpose": "double_opt_in", "to": email.to}),
         now,
     )?;
-    Ok(email.id)
+    Ok(queued.id)
 }
 
 /// The template variables of a submission.

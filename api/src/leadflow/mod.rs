@@ -20,6 +20,7 @@ pub mod reminders;
 pub mod search;
 pub mod throttle;
 pub mod token;
+pub mod writer;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

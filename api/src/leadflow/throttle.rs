@@ -58,9 +58,13 @@ impl IntakeThrottle {
         if self.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.prune();
         }
-        let now = DefaultClock::default().now();
-        let wait =
-            |not_until: governor::NotUntil<_>| not_until.wait_time_from(now).as_secs().max(1);
+        // Read the clock only for a refusal: making one reads the CPU's timer calibration.
+        let wait = |not_until: governor::NotUntil<_>| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        };
         if let Some(limiter) = &self.per_ip {
             limiter.check_key(&ip.to_owned()).map_err(wait)?;
         }

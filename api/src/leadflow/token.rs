@@ -39,16 +39,33 @@ pub fn issue(
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<String> {
-    let token = random_token(TOKEN_BYTES);
+    let token = new();
+    store(conn, lead_id, &token, now, expires_at)?;
+    Ok(token)
+}
+
+/// A fresh token, not stored yet (see [`store`]).
+pub fn new() -> String {
+    random_token(TOKEN_BYTES)
+}
+
+/// Stores (the hash of) a token from [`new`] for `lead_id`, valid until `expires_at`.
+pub fn store(
+    conn: &mut DbConn,
+    lead_id: i64,
+    token: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(lead_tokens::table)
         .values((
             lead_tokens::lead_id.eq(lead_id),
-            lead_tokens::token_hash.eq(token_digest(&token)),
+            lead_tokens::token_hash.eq(token_digest(token)),
             lead_tokens::expires_at.eq(expires_at),
             lead_tokens::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(token)
+    Ok(())
 }
 
 /// What following a link finds.

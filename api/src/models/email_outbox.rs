@@ -178,7 +178,7 @@ impl Outbox {
             .find(email.smtp_profile_id)
             .filter(smtp_profiles::call_center_id.eq(email.call_center_id))
             .select(smtp_profiles::from_address)
-            .first(conn)?;
+            .get_result(conn)?;
         let now = crate::db::now();
         let message_id = new_message_id(&from);
         diesel::insert_into(email_outbox::table)

@@ -89,7 +89,7 @@ impl EmailTemplate {
         email_templates::table
             .find(id)
             .select(Self::as_select())
-            .first(conn)
+            .get_result(conn)
     }
 
     /// One page plus the total count, optionally of one call center.

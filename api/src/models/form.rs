@@ -129,7 +129,10 @@ pub struct FormChanges {
 impl Form {
     /// By id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
-        forms::table.find(id).select(Self::as_select()).first(conn)
+        forms::table
+            .find(id)
+            .select(Self::as_select())
+            .get_result(conn)
     }
 
     /// By public slug.
@@ -137,7 +140,7 @@ impl Form {
         forms::table
             .filter(forms::slug.eq(slug))
             .select(Self::as_select())
-            .first(conn)
+            .get_result(conn)
     }
 
     /// One page plus the total count, optionally of one call center.

@@ -151,7 +151,10 @@ impl LeadFilter {
 impl Lead {
     /// By id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
-        leads::table.find(id).select(Self::as_select()).first(conn)
+        leads::table
+            .find(id)
+            .select(Self::as_select())
+            .get_result(conn)
     }
 
     /// One page plus the total count.

@@ -1,6 +1,10 @@
 //! Table models. Each table has a read shape (`User`), an insert shape (`NewUser`) and an update
 //! shape (`UserChanges`, `Option<Option<T>>` for nullable columns); queries are associated
 //! functions taking `&mut DbConn` so they compose inside transactions.
+//!
+//! Lookups by a unique key on hot paths read with `get_result`, not `first`: `first` adds a
+//! `LIMIT` bound as a parameter, and SQLite (3.53, bundled) plans with that value, so binding
+//! it expires the prepared statement and every run parses and plans the query again.
 
 pub mod audit;
 pub mod call_center;
