@@ -317,10 +317,17 @@ pub async fn list(
     let (request, page, per_page) = paging.into_inner().resolve()?;
     let search = query.into_inner().search(&principal)?;
     let kind = state.db.kind();
-    let (rows, total) = state
-        .db
-        .run(move |conn| Ok(search.run(conn, kind, request)?))
-        .await?;
+    // The page and the count are independent reads, and with a text query each one matches
+    // the text again: side by side on two pooled connections, the answer takes the longer of
+    // the two rather than their sum.
+    let counted = search.clone();
+    let (rows, total) = futures_util::future::try_join(
+        state
+            .db
+            .run(move |conn| Ok(search.page(conn, kind, request)?)),
+        state.db.run(move |conn| Ok(counted.count(conn, kind)?)),
+    )
+    .await?;
     Ok(web::Json(Page::new(
         rows,
         total,

@@ -203,21 +203,23 @@ impl LeadSearch {
     }
 
     /// One page of matches in the chosen order (ties broken by id, so pages never overlap or
-    /// skip), plus the number of matches.
-    pub fn run(
+    /// skip). Independent of [`LeadSearch::count`]: the two may run side by side.
+    pub fn page(
         &self,
         conn: &mut DbConn,
         kind: BackendKind,
         page: PageRequest,
-    ) -> QueryResult<(Vec<Lead>, i64)> {
-        let total = self.query(kind).count().get_result(conn)?;
-        let rows = self
-            .ordered(kind)
+    ) -> QueryResult<Vec<Lead>> {
+        self.ordered(kind)
             .limit(page.limit)
             .offset(page.offset)
             .select(Lead::as_select())
-            .load(conn)?;
-        Ok((rows, total))
+            .load(conn)
+    }
+
+    /// The number of matches.
+    pub fn count(&self, conn: &mut DbConn, kind: BackendKind) -> QueryResult<i64> {
+        self.query(kind).count().get_result(conn)
     }
 
     /// The next `limit` matches with an id below `before_id`, newest first: keyset chunks for

@@ -1,10 +1,15 @@
 -- Lead search: a trigram index (pg_trgm) over names, email, phone and the submitted fields, so
 -- that `ILIKE '%term%'` on that text is an index lookup; and saved searches.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
+-- Lets the stage sit in the same GIN index (btree operators for GIN).
+CREATE EXTENSION IF NOT EXISTS btree_gin;
 
 -- The same expression as `leadflow::search::PG_DOC`: the index is used only when the query
--- repeats it exactly.
+-- repeats it exactly. The stage beside it: a text query with a stage filter (the desk's
+-- usual search) intersects both inside the index and rechecks only the leads of that stage;
+-- a text query alone uses the text column only.
 CREATE INDEX leads_search_trgm_idx ON leads USING gin (
+    stage,
     (coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(email, '')
      || ' ' || phone || ' ' || fields) gin_trgm_ops
 );
