@@ -147,7 +147,9 @@ impl TestApp {
         (app, memory)
     }
 
-    async fn spawn_on(pg_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// On PostgreSQL at `pg_url` (a fresh database beside it) or on SQLite when `None`,
+    /// whatever the environment says, with `adjust` applied to the configuration.
+    pub async fn spawn_on(pg_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
         Self::spawn_inner(pg_url, adjust, |_| {}).await
     }
 
