@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::forms::parse_fields;
-use crate::db;
+use crate::db::{self, DbConn};
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::extract::{client_ip, read_capped};
 use crate::intake::form::{self as rules, FormPage};
@@ -121,12 +121,17 @@ async fn active_form(state: &AppState, slug: String) -> Result<Option<Form>, Api
     }
     state
         .db
-        .run(move |conn| match Form::by_slug(conn, &slug) {
-            Ok(form) if form.active => Ok(Some(form)),
-            Ok(_) | Err(diesel::result::Error::NotFound) => Ok(None),
-            Err(e) => Err(e.into()),
-        })
+        .run(move |conn| Ok(find_active(conn, &slug)?))
         .await
+}
+
+/// The active form at `slug`, if any.
+fn find_active(conn: &mut DbConn, slug: &str) -> diesel::QueryResult<Option<Form>> {
+    match Form::by_slug(conn, slug) {
+        Ok(form) if form.active => Ok(Some(form)),
+        Ok(_) | Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Serves the public form.
@@ -214,10 +219,8 @@ pub async fn submit(
     let checked = state
         .db
         .run(move |conn| {
-            let form = match Form::by_slug(conn, &slug) {
-                Ok(form) if form.active => form,
-                Ok(_) | Err(diesel::result::Error::NotFound) => return Ok(Intake::NoForm),
-                Err(e) => return Err(e.into()),
+            let Some(form) = find_active(conn, &slug)? else {
+                return Ok(Intake::NoForm);
             };
             if let Err(wait) = throttle.check(&ip, form.id) {
                 return Ok(Intake::Throttled(wait));
