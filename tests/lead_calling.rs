@@ -6,6 +6,9 @@
 mod common;
 
 use callpro_api::db::schema::{call_attempts, leads};
+use callpro_api::outbound::attempts::{self, Judge};
+use callpro_dialer::campaign::{CampaignSettings, DialMode};
+use callpro_dialer::retry::Outcome;
 use chrono::Utc;
 use common::{TestApp, USER_PASSWORD, body};
 use diesel::prelude::*;
@@ -167,6 +170,32 @@ async fn call(w: &World, lead: i64, call_ref: &'static str) {
         .unwrap();
 }
 
+/// The campaign call `call_ref` to `lead` rings out unanswered, as the dialer records it.
+async fn ring_out(w: &World, lead: i64, call_ref: &'static str) {
+    w.app
+        .state
+        .db
+        .run(move |conn| {
+            let settings = CampaignSettings::default();
+            let judge = Judge {
+                settings: &settings,
+                mode: DialMode::Progressive,
+            };
+            attempts::ended(
+                conn,
+                judge,
+                call_ref,
+                lead,
+                Outcome::NoAnswer,
+                None,
+                Utc::now(),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn confirmed_leads_enter_the_confirmation_campaign_once_per_number() {
     let w = world().await;
@@ -291,10 +320,6 @@ async fn campaign_qualifications_move_the_lead() {
 
 #[tokio::test]
 async fn the_dialer_giving_up_makes_the_lead_unreachable() {
-    use callpro_api::outbound::attempts::{self, Judge};
-    use callpro_dialer::campaign::{CampaignSettings, DialMode};
-    use callpro_dialer::retry::Outcome;
-
     let w = world().await;
     let res = w
         .app
@@ -302,8 +327,7 @@ async fn the_dialer_giving_up_makes_the_lead_unreachable() {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let lead = submit(&w.app, "sun", "0655555555").await;
-    let settings = CampaignSettings::default();
-    let max = i32::try_from(settings.strategy.max_attempts).unwrap();
+    let max = i32::try_from(CampaignSettings::default().strategy.max_attempts).unwrap();
     // The last allowed attempt rings out.
     call(&w, lead, "c-last").await;
     w.app
@@ -313,23 +337,11 @@ async fn the_dialer_giving_up_makes_the_lead_unreachable() {
             diesel::update(leads::table.find(lead))
                 .set(leads::attempts.eq(max))
                 .execute(conn)?;
-            let judge = Judge {
-                settings: &settings,
-                mode: DialMode::Progressive,
-            };
-            attempts::ended(
-                conn,
-                judge,
-                "c-last",
-                lead,
-                Outcome::NoAnswer,
-                None,
-                Utc::now(),
-            )?;
             Ok(())
         })
         .await
         .unwrap();
+    ring_out(&w, lead, "c-last").await;
     assert_eq!(
         dialer_view(&w.app, lead).await,
         (Some(w.campaign), "exhausted".into(), "unreachable".into())
@@ -338,10 +350,6 @@ async fn the_dialer_giving_up_makes_the_lead_unreachable() {
 
 #[tokio::test]
 async fn a_lead_closed_during_its_call_stays_out_of_the_selection() {
-    use callpro_api::outbound::attempts::{self, Judge};
-    use callpro_dialer::campaign::{CampaignSettings, DialMode};
-    use callpro_dialer::retry::Outcome;
-
     let w = world().await;
     let res = w
         .app
@@ -365,28 +373,7 @@ async fn a_lead_closed_during_its_call_stays_out_of_the_selection() {
     }
 
     // The first call rings out: a retry would dial the closed lead again.
-    w.app
-        .state
-        .db
-        .run(move |conn| {
-            let settings = CampaignSettings::default();
-            let judge = Judge {
-                settings: &settings,
-                mode: DialMode::Progressive,
-            };
-            attempts::ended(
-                conn,
-                judge,
-                "c-rings",
-                rings,
-                Outcome::NoAnswer,
-                None,
-                Utc::now(),
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    ring_out(&w, rings, "c-rings").await;
     assert_eq!(
         dialer_view(&w.app, rings).await,
         (Some(w.campaign), "done".into(), "invalid".into())

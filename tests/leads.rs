@@ -60,28 +60,7 @@ async fn desk_with(
         let id = app.user(&admin, &email, "agent", Some(cc)).await;
         agents.push((id, app.login(&email, USER_PASSWORD).await));
     }
-    let res = app
-        .post(
-            "/api/smtp-profiles",
-            &owner,
-            json!({"name": "local", "host": "127.0.0.1", "port": smtp.port, "security": "none",
-                   "from_name": "Solar Desk", "from_address": "desk@solar.test"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let profile = body(res).await["id"].as_i64().unwrap();
-    let res = app
-        .post(
-            "/api/email-templates",
-            &owner,
-            json!({"name": "double opt-in",
-                   "subject": "Please confirm, {{first_name}}",
-                   "html_body": "<p>Hello {{first_name}}, confirm your {{field.project}} project: <a href=\"{{confirm_url}}\">confirm</a></p>",
-                   "text_body": "Hello {{first_name}},\nconfirm here:\n{{confirm_url}}\n"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let template = body(res).await["id"].as_i64().unwrap();
+    let (profile, template) = app.opt_in_email(&owner, smtp.port).await;
     let res = app
         .post(
             "/api/forms",

@@ -293,6 +293,35 @@ impl TestApp {
         body["user"]["id"].as_i64().unwrap()
     }
 
+    /// As the call center's `owner`: an SMTP profile on `127.0.0.1:smtp_port` (no TLS, from
+    /// "Solar Desk" <desk@solar.test>) and a double opt-in template using `first_name`,
+    /// `field.project` and `confirm_url`; their ids.
+    pub async fn opt_in_email(&self, owner: &str, smtp_port: u16) -> (i64, i64) {
+        let res = self
+            .post(
+                "/api/smtp-profiles",
+                owner,
+                json!({"name": "local", "host": "127.0.0.1", "port": smtp_port, "security": "none",
+                       "from_name": "Solar Desk", "from_address": "desk@solar.test"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let profile = body(res).await["id"].as_i64().unwrap();
+        let res = self
+            .post(
+                "/api/email-templates",
+                owner,
+                json!({"name": "double opt-in",
+                       "subject": "Please confirm, {{first_name}}",
+                       "html_body": "<p>Hello {{first_name}}, confirm your {{field.project}} project: <a href=\"{{confirm_url}}\">confirm</a></p>",
+                       "text_body": "Hello {{first_name}},\nconfirm here:\n{{confirm_url}}\n"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let template = body(res).await["id"].as_i64().unwrap();
+        (profile, template)
+    }
+
     /// Number of audit rows, read straight from the database.
     pub async fn audit_count(&self) -> i64 {
         use diesel::QueryDsl as _;
